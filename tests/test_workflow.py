@@ -15,7 +15,7 @@ from conftest import ROOT, SPIDER_DIR
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-COPY = ["Snakefile", "rules", "scripts", "config", "report", "src"]
+COPY = ["Snakefile", "rules", "scripts", "config", "report", "src", "envs"]
 
 
 def _workdir(tmp: Path, extra: dict | None = None) -> Path:
@@ -92,8 +92,9 @@ def test_states_chain_and_record_the_search(tiny_run):
 def test_kill_and_resume_gives_identical_results(tiny_run):
     wd = tiny_run
     expected = _finals(wd)
-    for d in (wd / "results").glob("*/search"):
+    for d in [*(wd / "results").glob("*/search"), wd / "results/tables", wd / "results/figures"]:
         shutil.rmtree(d)
+    (wd / "results/report.html").unlink()
     cmd = [SNAKEMAKE, "--cores", "2", "--configfile", "config/test/tiny.yaml", "local.yaml"]
     proc = subprocess.Popen(
         cmd, cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
@@ -106,6 +107,9 @@ def test_kill_and_resume_gives_identical_results(tiny_run):
     proc.wait()
     done = list((wd / "results").glob("*/search/exp*/state_*.json"))
     assert 0 < len(done) < 12, "the kill must land mid-search"
+    # SIGKILL leaves Snakemake's lock behind: the README's resume recipe is --unlock, then the
+    # same command with --rerun-incomplete (which `make run` always passes).
+    _snakemake(wd, "--unlock")
     _snakemake(wd, "--rerun-incomplete")
     assert _finals(wd) == expected
 
