@@ -3,13 +3,23 @@ import os
 
 from snakemake.utils import validate
 
-
 # `--config backbone_path=DIR` is the short way to point the backbone at local weights.
 if "backbone_path" in config:
     config["backbone"]["path"] = str(config.pop("backbone_path"))
 
 
 validate(config, schema="../config/schema/config.schema.yaml")
+
+
+def _model_available(spec):
+    """A local directory, or a hub id already downloaded (nothing is fetched at run time)."""
+    if os.path.isdir(os.path.expanduser(spec)):
+        return True
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    return os.path.isdir(
+        os.path.join(HF_HUB_CACHE, f"models--{'--'.join(spec.split(os.sep))}")
+    )
 
 
 def _check_config():
@@ -22,7 +32,11 @@ def _check_config():
             )
         ds = config["datasets"][name]
         if ds["format"] == "spider":
-            key = f"datasets.{name}.spider_dir" if "spider_dir" in ds else "data.spider_dir"
+            key = (
+                f"datasets.{name}.spider_dir"
+                if "spider_dir" in ds
+                else "data.spider_dir"
+            )
             root = ds.get("spider_dir", config["data"]["spider_dir"])
             for fname in ("questions.jsonl", "tables.json"):
                 if not os.path.isfile(os.path.join(root, fname)):
@@ -32,7 +46,9 @@ def _check_config():
                         "(README, section Data)"
                     )
         elif ds["format"] == "csv" and not os.path.isfile(ds.get("path", "")):
-            raise ValueError(f"datasets.{name}.path={ds.get('path')!r}: no such CSV file")
+            raise ValueError(
+                f"datasets.{name}.path={ds.get('path')!r}: no such CSV file"
+            )
     for key in ("spider", "heldout"):
         if config["tables"][key] not in config["run_datasets"]:
             raise ValueError(
@@ -49,13 +65,12 @@ def _check_config():
                 f"backbone.path={spec!r}: Python package {package!r} is not installed "
                 "(make install), or set backbone.path to a local model directory"
             )
-    elif (spec.startswith((".", "/", "~")) or os.sep in spec) and not os.path.isdir(
-        os.path.expanduser(spec)
-    ):
+    elif not _model_available(spec):
         raise ValueError(
-            f"backbone.path={spec!r}: no such directory. Set backbone.path in the config "
-            "file, or pass --config backbone_path=DIR, to a local transformers model "
-            "directory (config.json, tokenizer and weights)"
+            f"backbone.path={spec!r}: neither a local directory nor a model in the local "
+            "Hugging Face cache. Set backbone.path in the config file, or pass --config "
+            "backbone_path=DIR, to a local transformers model directory (config.json, "
+            "tokenizer and weights)"
         )
     if config["backbone"]["mode"] == "finetune":
         raise ValueError(
@@ -107,7 +122,10 @@ def all_metrics(dataset):
 
 
 def final_states(dataset):
-    return [f"results/{dataset}/search/exp{e}/state_{LAST_ITERATION}.json" for e in EXPERIMENTS]
+    return [
+        f"results/{dataset}/search/exp{e}/state_{LAST_ITERATION}.json"
+        for e in EXPERIMENTS
+    ]
 
 
 def spider_metrics(wildcards):

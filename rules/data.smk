@@ -7,12 +7,12 @@ rule prepare_dataset:
             caption="../report/counts.rst",
             category="Data",
         ),
-    params:
-        dataset_cfg=dataset_config,
-        data_cfg=config["data"],
     log:
         "results/logs/{dataset}/prepare_dataset.log",
     conda:
         "../envs/data.yaml"
+    params:
+        dataset_cfg=dataset_config,
+        data_cfg=config["data"],
     script:
         "../scripts/prepare_dataset.py"

@@ -1,12 +1,12 @@
 rule convert_llm:
     output:
         directory("results/models/llm"),
-    params:
-        gguf=config["llm"]["gguf"],
     log:
         "results/logs/convert_llm.log",
     conda:
         "../envs/features.yaml"
+    params:
+        gguf=config["llm"]["gguf"],
     script:
         "../scripts/convert_llm.py"
 
@@ -32,13 +32,13 @@ rule llm_features:
         model="results/models/llm",
     output:
         "results/{dataset}/features/llm.npy",
-    params:
-        llm=config["llm"],
-    threads: workflow.cores
     log:
         "results/logs/{dataset}/llm_features.log",
     conda:
         "../envs/features.yaml"
+    threads: workflow.cores
+    params:
+        llm=config["llm"],
     script:
         "../scripts/llm_features.py"
 
@@ -48,12 +48,12 @@ rule backbone_embeddings:
         rows="results/{dataset}/data/dataset.jsonl",
     output:
         "results/{dataset}/features/backbone.npy",
-    params:
-        backbone=config["backbone"],
-    threads: workflow.cores
     log:
         "results/logs/{dataset}/backbone_embeddings.log",
     conda:
         "../envs/features.yaml"
+    threads: workflow.cores
+    params:
+        backbone=config["backbone"],
     script:
         "../scripts/backbone_embeddings.py"

@@ -4,12 +4,12 @@ rule search_iteration:
     output:
         state="results/{dataset}/search/exp{experiment}/state_{iteration}.json",
         metrics="results/{dataset}/search/exp{experiment}/metrics_{iteration}.json",
-    threads: config["training"]["threads"]
-    resources:
-        gpu=config["training"]["gpu"],
     log:
         "results/logs/{dataset}/search/exp{experiment}/iteration_{iteration}.log",
     conda:
         "../envs/train.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        gpu=config["training"]["gpu"],
     script:
         "../scripts/search_iteration.py"

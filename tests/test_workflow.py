@@ -153,4 +153,14 @@ def test_paper_profile_without_weights_names_the_key(tmp_path):
         check=False,
     )
     assert proc.returncode != 0
-    assert "backbone.path='models/roberta-base': no such directory" in proc.stdout + proc.stderr
+    expected = "backbone.path='models/roberta-base': neither a local directory"
+    assert expected in proc.stdout + proc.stderr
+
+
+def test_snakemake_report_registers_tables_and_figures(tiny_run):
+    _snakemake(tiny_run, "--report", "smk-report.zip")
+    import zipfile
+
+    names = zipfile.ZipFile(tiny_run / "smk-report.zip").namelist()
+    assert any(n.endswith("table3.csv") for n in names)
+    assert any(n.endswith("figure3.png") for n in names)
