@@ -35,7 +35,7 @@ class CNNBranch(nn.Module):
 
 
 class HybridClassifier(nn.Module):
-    """Concatenate the enabled branches, then Linear(ls1)-ReLU-Dropout-Linear(ls2)-ReLU-Dropout-Linear."""
+    """Concatenate the enabled branches, then the MLP head (ls1, ls2) and the classifier."""
 
     def __init__(
         self,
