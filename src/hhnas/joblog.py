@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import traceback
 from collections.abc import Iterator
 
 
@@ -15,7 +16,5 @@ def job_log(path: str | os.PathLike) -> Iterator[None]:
             try:
                 yield
             except BaseException:
-                import traceback
-
                 traceback.print_exc(file=fh)
                 raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -67,8 +68,6 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
 def write_dataset(
     built: dict[str, Any], rows_path: str, classes_path: str, counts_path: str
 ) -> None:
-    import json
-
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built["records"])
     write_text(rows_path, lines)
     write_json(classes_path, built["classes"])
@@ -76,7 +75,5 @@ def write_dataset(
 
 
 def read_dataset(rows_path: str) -> list[dict[str, Any]]:
-    import json
-
     with open(rows_path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]

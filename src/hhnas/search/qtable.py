@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 ACTIONS = ("+", "-")
 
 
@@ -46,8 +48,6 @@ def update_q(
     if rule == "additive":
         q[s][action] = max(q_min, q[s][action] + alpha * reward)
     elif rule == "multiplicative":
-        import math
-
         q[s][action] = max(q_min, q[s][action] * math.exp(alpha * reward))
     else:
         raise ValueError(f"search.q_update must be 'additive' or 'multiplicative', got {rule!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from abc import ABC, abstractmethod
 from typing import Any
@@ -172,6 +173,4 @@ def make_strategy(search_cfg: dict[str, Any]) -> SearchStrategy:
 
 
 def _copy(state: dict[str, Any]) -> dict[str, Any]:
-    import copy
-
     return copy.deepcopy(state)

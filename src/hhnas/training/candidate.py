@@ -27,7 +27,7 @@ def _accuracy(model: nn.Module, fs: FeatureSet, split: str, batch: int) -> float
             sl = slice(i, i + batch)
             logits = model(fs.backbone[split][sl], fs.llm[split][sl], fs.rule[split][sl])
             correct += int((logits.argmax(1) == fs.y[split][sl]).sum())
-    return correct / max(1, fs.y[split].shape[0])
+    return correct / max(1, n)
 
 
 def train_candidate(
