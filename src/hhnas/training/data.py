@@ -14,14 +14,17 @@ SPLITS = ("train", "val", "test")
 class FeatureSet:
     """All inputs of one dataset; each tensor's first axis is the row."""
 
-    backbone: dict[str, torch.Tensor]
+    backbone: dict[str, torch.Tensor]  # empty in fine-tuning mode: the encoder computes it
     llm: dict[str, torch.Tensor]
     rule: dict[str, torch.Tensor]
     y: dict[str, torch.Tensor]
     n_classes: int
+    rows: dict[str, np.ndarray]  # each split's row numbers in the dataset (token cache index)
 
     @property
     def backbone_dim(self) -> int:
+        if not self.backbone:
+            raise ValueError("no cached backbone features: fine-tuning mode computes them")
         return int(self.backbone["train"].shape[1])
 
     @property
@@ -34,9 +37,16 @@ class FeatureSet:
 
 
 def _standardise(x: np.ndarray, train_mask: np.ndarray) -> np.ndarray:
-    # Statistics from the training rows only, so validation and test stay unseen.
-    mean = x[train_mask].mean(axis=0, keepdims=True)
-    std = x[train_mask].std(axis=0, keepdims=True)
+    """Standardise with training-row statistics only, so validation and test stay unseen.
+
+    2-D ``[N, D]``: per column. 3-D ``[N, channels, databases]``: per channel, pooled over the
+    databases, so a database's score stays comparable with the others' (per-position scaling
+    would stretch a rarely matched database's few hits into huge values and make the CNN's
+    shared kernel see a different unit at every position)."""
+    axes = (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
+    train = x[train_mask]
+    mean = train.mean(axis=axes, keepdims=True)
+    std = train.std(axis=axes, keepdims=True)
     return ((x - mean) / np.where(std > 1e-8, std, 1.0)).astype(np.float32)
 
 
@@ -44,28 +54,27 @@ def build_feature_set(
     splits: list[str],
     labels: list[int],
     n_classes: int,
-    backbone: np.ndarray,
+    backbone: np.ndarray | None,
     llm: np.ndarray,
     rule: np.ndarray,
 ) -> FeatureSet:
     split_arr = np.asarray(splits)
     n = len(splits)
-    for name, arr in (("backbone", backbone), ("llm", llm), ("rule", rule)):
-        if arr.shape[0] != n:
+    arrays = {"backbone": backbone, "llm": llm, "rule": rule}
+    for name, arr in arrays.items():
+        if arr is not None and arr.shape[0] != n:
             raise ValueError(
                 f"{name} features have {arr.shape[0]} rows but the dataset has {n}: "
                 "the feature cache is stale; delete results/<dataset>/features/ and re-run"
             )
     train = split_arr == "train"
-    blocks = {
-        "backbone": _standardise(backbone, train),
-        "llm": _standardise(llm, train),
-        "rule": _standardise(rule, train),
-    }
+    rows = {s: np.flatnonzero(split_arr == s) for s in SPLITS}
+    per_split: dict[str, dict[str, torch.Tensor]] = {}
+    for key, arr in arrays.items():
+        std = None if arr is None else _standardise(arr, train)
+        per_split[key] = {} if std is None else {s: torch.from_numpy(std[rows[s]]) for s in SPLITS}
     y = np.asarray(labels, dtype=np.int64)
-    per_split = {
-        key: {s: torch.from_numpy(np.ascontiguousarray(arr[split_arr == s])) for s in SPLITS}
-        for key, arr in blocks.items()
-    }
-    ys = {s: torch.from_numpy(y[split_arr == s]) for s in SPLITS}
-    return FeatureSet(per_split["backbone"], per_split["llm"], per_split["rule"], ys, n_classes)
+    ys = {s: torch.from_numpy(y[rows[s]]) for s in SPLITS}
+    return FeatureSet(
+        per_split["backbone"], per_split["llm"], per_split["rule"], ys, n_classes, rows
+    )
