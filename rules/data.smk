@@ -11,6 +11,9 @@ rule prepare_dataset:
         "results/logs/{dataset}/prepare_dataset.log",
     conda:
         "../envs/data.yaml"
+    resources:
+        mem_mb=config["resources"]["light"]["mem_mb"],
+        runtime=config["resources"]["light"]["runtime"],
     params:
         dataset_cfg=dataset_config,
         data_cfg=config["data"],

@@ -5,6 +5,9 @@ rule convert_llm:
         "results/logs/convert_llm.log",
     conda:
         "../envs/features.yaml"
+    resources:
+        mem_mb=config["resources"]["light"]["mem_mb"],
+        runtime=config["resources"]["light"]["runtime"],
     params:
         gguf=config["llm"]["gguf"],
     script:
@@ -21,6 +24,9 @@ rule rule_features:
         "results/logs/{dataset}/rule_features.log",
     conda:
         "../envs/features.yaml"
+    resources:
+        mem_mb=config["resources"]["light"]["mem_mb"],
+        runtime=config["resources"]["light"]["runtime"],
     script:
         "../scripts/rule_features.py"
 
@@ -36,7 +42,10 @@ rule llm_features:
         "results/logs/{dataset}/llm_features.log",
     conda:
         "../envs/features.yaml"
-    threads: workflow.cores
+    threads: config["resources"]["features"]["threads"]
+    resources:
+        mem_mb=config["resources"]["features"]["mem_mb"],
+        runtime=config["resources"]["features"]["runtime"],
     params:
         llm=config["llm"],
     script:
@@ -50,6 +59,9 @@ rule extract_backbone:
         "results/logs/extract_backbone.log",
     conda:
         "../envs/features.yaml"
+    resources:
+        mem_mb=config["resources"]["light"]["mem_mb"],
+        runtime=config["resources"]["light"]["runtime"],
     params:
         spec=config["backbone"]["path"],
     script:
@@ -65,6 +77,9 @@ rule backbone_model:
         "results/logs/backbone_model.log",
     conda:
         "../envs/features.yaml"
+    resources:
+        mem_mb=config["resources"]["light"]["mem_mb"],
+        runtime=config["resources"]["light"]["runtime"],
     params:
         spec=config["backbone"]["path"],
     script:
@@ -81,6 +96,9 @@ rule tokenize_questions:
         "results/logs/{dataset}/tokenize_questions.log",
     conda:
         "../envs/features.yaml"
+    resources:
+        mem_mb=config["resources"]["light"]["mem_mb"],
+        runtime=config["resources"]["light"]["runtime"],
     params:
         max_length=config["backbone"]["max_length"],
     script:
@@ -97,7 +115,10 @@ rule backbone_embeddings:
         "results/logs/{dataset}/backbone_embeddings.log",
     conda:
         "../envs/features.yaml"
-    threads: workflow.cores
+    threads: config["resources"]["features"]["threads"]
+    resources:
+        mem_mb=config["resources"]["features"]["mem_mb"],
+        runtime=config["resources"]["features"]["runtime"],
     params:
         backbone=config["backbone"],
     script:

@@ -1,7 +1,9 @@
+# Cheap aggregation: on a cluster these run on the submitting node, not as jobs.
 localrules:
     tables,
     figures,
     report_html,
+    backbone_model,
 
 
 rule tables:

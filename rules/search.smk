@@ -11,5 +11,7 @@ rule search_iteration:
     threads: config["training"]["threads"]
     resources:
         gpu=config["training"]["gpu"],
+        mem_mb=config["resources"]["search"]["mem_mb"],
+        runtime=config["resources"]["search"]["runtime"],
     script:
         "../scripts/search_iteration.py"

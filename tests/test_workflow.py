@@ -15,7 +15,7 @@ from conftest import ROOT, SPIDER_DIR
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-COPY = ["Snakefile", "rules", "scripts", "config", "report", "src", "envs"]
+COPY = ["Snakefile", "rules", "scripts", "config", "report", "src", "envs", "profiles"]
 
 
 def _workdir(tmp: Path, extra: dict | None = None) -> Path:

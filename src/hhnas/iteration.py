@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -76,6 +77,9 @@ def run_iteration(
 
     finetune = config["backbone"]["mode"] == "finetune"
     fs = _feature_set(inputs, with_backbone=not finetune)
+    # Where the job ran: a cluster's job id and the GPUs it was given (the SLURM test reads them).
+    placement = {k: os.environ.get(k, "") for k in ("SLURM_JOB_ID", "CUDA_VISIBLE_DEVICES")}
+    print(" ".join(f"{k}={v}" for k, v in placement.items()), file=sys.stderr)
     print(
         f"[{dataset} exp{experiment} iter{iteration}] model M{candidate['model']} "
         f"params {candidate['params']} mutated {sorted(candidate['mutated'])}",
