@@ -53,6 +53,8 @@ def main() -> None:
     ap.add_argument("--gpu", action="store_true", help="use CUDA when it is available")
     ap.add_argument("--amp", choices=["none", "bf16"], default="bf16")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=0.0, help="0 = the paper profile's initial rate")
+    ap.add_argument("--head-lr-scale", type=float, default=0.0, help="0 = the paper profile's")
     args = ap.parse_args()
 
     import numpy as np
@@ -94,13 +96,16 @@ def main() -> None:
             print(f"{mode}: FAILED {res['error']}")
             return
         per_epoch = float(np.mean([e["seconds"] for e in res["epochs"]]))
+        train_s = float(np.mean([e["train_seconds"] for e in res["epochs"]]))
+        eval_s = per_epoch - train_s
         peak = res.get("peak_memory_mb") or _peak_rss_mb()
         where = "GPU" if "peak_memory_mb" in res else "process RSS"
-        full = per_epoch * n_train_full / max(1, n_train)
+        full = train_s * n_train_full / max(1, n_train) + eval_s
         paper_candidate = 20 * full
         print(
-            f"{mode:9s} device {res['device']}: {n_train / per_epoch:,.0f} examples/s "
-            f"(batch {batch}, epoch incl. evaluation), {per_epoch:.2f} s/epoch, "
+            f"{mode:9s} device {res['device']}: {n_train / train_s:,.0f} training examples/s "
+            f"(batch {batch}), {per_epoch:.2f} s/epoch ({eval_s:.2f} s of it evaluating "
+            f"{n_eval} rows), "
             f"peak memory {peak:,.0f} MiB ({where}); "
             f"val acc after {len(res['epochs'])} epoch(s) {res['val_acc'] * 100:.2f} %"
         )
@@ -137,7 +142,9 @@ def main() -> None:
             "gpu": 1 if args.gpu else 0,
             "amp": args.amp,
         }
-        lr = paper["search"]["parameters"]["learning_rate"]["initial"]
+        if args.head_lr_scale:
+            tc["head_lr_scale"] = args.head_lr_scale
+        lr = args.lr or paper["search"]["parameters"]["learning_rate"]["initial"]
         res = train_finetune_candidate(
             macro, {**params, "learning_rate": lr}, fs, tokens, model_dir, tc, paper["backbone"], 0
         )

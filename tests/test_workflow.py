@@ -44,6 +44,7 @@ def _finals(wd: Path) -> dict[str, dict]:
         doc.pop("seconds", None)
         for epoch in doc.get("epochs", []):
             epoch.pop("seconds", None)
+            epoch.pop("train_seconds", None)
         out[str(path.relative_to(wd))] = doc
     return out
 

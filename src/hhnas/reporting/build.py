@@ -162,6 +162,7 @@ def build_report(config: dict[str, Any], inputs: dict[str, Any], template: str, 
             f"Reference point {point['name']}: {point['test']:.1f} % test; our best "
             f"searched candidate is {verdict} it."
         )
+    notes += [str(n) for n in ref.get("notes", [])]
     context = {
         "title": "HHNAS-AM reproduction report",
         "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -100,6 +100,10 @@ class FineTunedHybrid(nn.Module):
         return self.head(pool(hidden.last_hidden_state, attention_mask, self.pooling), llm, rule)
 
 
+def head_lr_scale(train_cfg: dict[str, Any]) -> float:
+    return float(train_cfg.get("head_lr_scale", 1.0))
+
+
 def pick_device(train_cfg: dict[str, Any]) -> torch.device:
     """CUDA when the job was given a GPU (``training.gpu`` > 0) and one is visible."""
     if int(train_cfg.get("gpu", 0)) > 0 and torch.cuda.is_available():
@@ -151,12 +155,14 @@ def train_finetune_candidate(
         result["n_params"] = count_parameters(model)
         if train_cfg.get("compile") and device.type == "cuda":
             model.encoder = torch.compile(model.encoder, dynamic=True)
-        opt = make_optimizer(
-            int(params["criterion_num"]),
-            model.parameters(),
-            float(params["learning_rate"]),
-            train_cfg,
-        )
+        lr = float(params["learning_rate"])
+        # The searched rate drives the encoder; the freshly initialised heads may learn faster
+        # (training.head_lr_scale; 1 = the paper's single rate). See docs/algorithm.md.
+        groups = [
+            {"params": list(model.encoder.parameters()), "lr": lr},
+            {"params": list(model.head.parameters()), "lr": lr * head_lr_scale(train_cfg)},
+        ]
+        opt = make_optimizer(int(params["criterion_num"]), groups, lr, train_cfg)
         llm = {s: t.to(device) for s, t in fs.llm.items()}
         rule = {s: t.to(device) for s, t in fs.rule.items()}
         ys = {s: t.to(device) for s, t in fs.y.items()}

@@ -84,6 +84,7 @@ def fit(
         train_loss = float(total) / max(1, seen)
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss is {train_loss} at epoch {epoch}")
+        train_seconds = time.perf_counter() - start
         model.eval()
         with torch.no_grad(), autocast():
             val, test = evaluate("val"), evaluate("test")
@@ -95,6 +96,7 @@ def fit(
                 "val_acc": val,
                 "test_acc": test,
                 "seconds": round(seconds, 3),
+                "train_seconds": round(train_seconds, 3),
             }
         )
         if progress:
