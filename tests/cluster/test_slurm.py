@@ -91,8 +91,6 @@ def test_search_runs_as_slurm_jobs_survives_scancel_and_matches_local(tmp_path):
         assert "CUDA_VISIBLE_DEVICES=0" in text, f"{path}: no GPU allocated"
     assert len(job_ids) == len(logs)
     assert cancelled not in job_ids  # the cancelled iteration was redone by a new job
-    slurm_logs = list((wd / ".snakemake" / "slurm_logs").rglob("*.log"))
-    assert any("search_iteration" in str(p) for p in slurm_logs)
 
     # Identical to the local run with the same seed.
     assert _finals(wd) == _finals(local)
