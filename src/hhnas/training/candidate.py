@@ -12,7 +12,7 @@ import torch
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
 from hhnas.training.loop import accuracy, fit, new_result, record_failure
-from hhnas.training.optimizers import make_optimizer, make_scheduler
+from hhnas.training.optimizers import make_optimizer
 
 EVAL_BATCH = 1024
 
@@ -53,8 +53,6 @@ def train_candidate(
         )
         gen = torch.Generator().manual_seed(seed)
         n, bs = fs.y["train"].shape[0], int(train_cfg["batch_size"])
-        epochs = int(train_cfg["epochs"])
-        scheduler = make_scheduler(opt, train_cfg, epochs * -(-n // bs))
 
         def inputs(split: str, idx: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
             return fs.backbone[split][idx], fs.llm[split][idx], fs.rule[split][idx]
@@ -72,17 +70,7 @@ def train_candidate(
                 for i in range(0, rows, EVAL_BATCH)
             )
 
-        fit(
-            model,
-            opt,
-            scheduler,
-            train_batches,
-            evaluate,
-            epochs,
-            result,
-            grad_clip=float(train_cfg.get("grad_clip", 0.0)),
-            progress=progress,
-        )
+        fit(model, opt, train_batches, -(-n // bs), evaluate, train_cfg, result, progress=progress)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded for the search
         record_failure(result, exc)
     result["seconds"] = round(time.perf_counter() - start, 3)

@@ -20,7 +20,7 @@ from torch import nn
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
 from hhnas.training.loop import accuracy, autocast_for, fit, new_result, record_failure
-from hhnas.training.optimizers import make_optimizer, make_scheduler
+from hhnas.training.optimizers import make_optimizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -179,9 +179,6 @@ def train_finetune_candidate(
                 yield (move(ids), move(mask), llm[split][p], rule[split][p]), ys[split][p]
 
         bs = int(train_cfg["batch_size"])
-        epochs = int(train_cfg["epochs"])
-        steps = epochs * -(-len(rows["train"]) // bs)
-        scheduler = make_scheduler(opt, train_cfg, steps)
 
         def train_batches(epoch: int) -> Iterator[tuple]:
             return batches("train", np.random.default_rng([seed, epoch]))
@@ -192,12 +189,11 @@ def train_finetune_candidate(
         fit(
             model,
             opt,
-            scheduler,
             train_batches,
+            -(-len(rows["train"]) // bs),
             evaluate,
-            epochs,
+            train_cfg,
             result,
-            grad_clip=float(train_cfg.get("grad_clip", 0.0)),
             autocast=autocast_for(device, train_cfg.get("amp")),
             progress=progress,
         )

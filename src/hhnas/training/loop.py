@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from hhnas.training.optimizers import make_scheduler
+
 # Tests set this to inject faults (a NaN loss, an out-of-memory error) into the real loop.
 LOSS_HOOK: Callable[[torch.Tensor, int], torch.Tensor] | None = None
 
@@ -47,18 +49,20 @@ def autocast_for(
 def fit(
     model: nn.Module,
     opt: Any,
-    scheduler: Any,
     train_batches: Callable[[int], Iterable[Batch]],
+    batches_per_epoch: int,
     evaluate: Callable[[str], float],
-    epochs: int,
+    train_cfg: dict[str, Any],
     result: dict[str, Any],
     *,
-    grad_clip: float = 0.0,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: Callable[[str], None] | None = None,
 ) -> None:
-    """Train for ``epochs``, evaluating after each; fill ``result`` in place (so a failure in
-    epoch 5 still leaves epochs 1-4 on record)."""
+    """Train for ``training.epochs`` with its schedule and gradient clipping, evaluating after
+    each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record)."""
+    epochs = int(train_cfg["epochs"])
+    grad_clip = float(train_cfg.get("grad_clip", 0.0))
+    scheduler = make_scheduler(opt, train_cfg, epochs * batches_per_epoch)
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
