@@ -6,14 +6,15 @@ from pathlib import Path
 # Scripts run from a copy under .snakemake/; the package lives beside this directory.
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 from hhnas.data.prepare import read_dataset  # noqa: E402
-from hhnas.features.encoder import encode_texts, resolve_model_path  # noqa: E402
-from hhnas.io import write_npy  # noqa: E402
+from hhnas.features.encoder import encode_texts  # noqa: E402
+from hhnas.io import read_json, write_npy  # noqa: E402
 from hhnas.joblog import job_log  # noqa: E402
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.backbone
 with job_log(sm.log[0]):
-    model_dir = resolve_model_path(cfg["path"], "backbone.path")
+    # Resolved once by rule backbone_model (which also handles split-zip archives).
+    model_dir = read_json(sm.input.model)["path"]
     texts = [r["text"] for r in read_dataset(sm.input.rows)]
     emb = encode_texts(
         model_dir,
