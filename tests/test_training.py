@@ -118,6 +118,27 @@ def test_criterion_num_picks_the_papers_optimizer(num, cls) -> None:
         assert opt.param_groups[0]["momentum"] == 0.9
 
 
+@pytest.mark.parametrize(("num", "fused"), [(0, True), (1, True), (2, None)])
+def test_fused_steps_where_torch_has_them(num, fused) -> None:
+    opt = make_optimizer(num, [torch.nn.Parameter(torch.zeros(2))], 0.1, TRAIN_CFG, fused=True)
+    assert opt.defaults.get("fused") is fused
+    assert opt.defaults.get("foreach") is (None if fused else True)
+
+
+def test_tf32_switch_is_set_for_every_cuda_candidate() -> None:
+    from hhnas.training.loop import autocast_for
+
+    cuda = torch.device("cuda")
+    try:
+        autocast_for(cuda, "tf32")
+        assert torch.backends.cuda.matmul.allow_tf32
+        # The next candidate asks for float32: the process-wide switch must not leak into it.
+        autocast_for(cuda, "none")
+        assert not torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
 def test_unknown_criterion_num_is_an_error() -> None:
     with pytest.raises(ValueError, match="criterion_num"):
         make_optimizer(3, [torch.nn.Parameter(torch.zeros(2))], 0.1, TRAIN_CFG)
@@ -155,6 +176,7 @@ def test_candidate_learns_and_records_every_epoch(toy_features) -> None:
 def test_candidate_is_deterministic_for_a_seed(toy_features) -> None:
     a = train_candidate([1, 1, 1], PARAMS, toy_features, TRAIN_CFG, seed=3)
     b = train_candidate([1, 1, 1], PARAMS, toy_features, TRAIN_CFG, seed=3)
+
     def timeless(res):
         return [{k: v for k, v in e.items() if "seconds" not in k} for e in res["epochs"]]
 

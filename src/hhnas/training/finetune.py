@@ -162,7 +162,9 @@ def train_finetune_candidate(
             {"params": list(model.encoder.parameters()), "lr": lr},
             {"params": list(model.head.parameters()), "lr": lr * head_lr_scale(train_cfg)},
         ]
-        opt = make_optimizer(int(params["criterion_num"]), groups, lr, train_cfg)
+        opt = make_optimizer(
+            int(params["criterion_num"]), groups, lr, train_cfg, fused=device.type == "cuda"
+        )
         llm = {s: t.to(device) for s, t in fs.llm.items()}
         rule = {s: t.to(device) for s, t in fs.rule.items()}
         ys = {s: t.to(device) for s, t in fs.y.items()}

@@ -40,9 +40,14 @@ def new_result() -> dict[str, Any]:
 def autocast_for(
     device: torch.device, amp: str | None
 ) -> Callable[[], contextlib.AbstractContextManager]:
-    """bf16 autocast on CUDA when asked; on CPU plain float32 (CPU autocast is slower here)."""
+    """On CUDA: bf16 autocast, or float32 with TF32 matrix products (``tf32``); on CPU plain
+    float32 (CPU autocast is slower here)."""
     if device.type == "cuda" and amp == "bf16":
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cuda":
+        # A process-wide switch; set either way so that one candidate never inherits another's.
+        torch.backends.cuda.matmul.allow_tf32 = amp == "tf32"
+        torch.backends.cudnn.allow_tf32 = amp == "tf32"
     return contextlib.nullcontext
 
 

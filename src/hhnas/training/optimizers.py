@@ -21,8 +21,11 @@ def make_optimizer(
     lr: float,
     train_cfg: dict[str, Any],
     light: bool = False,
+    fused: bool = False,
 ) -> torch.optim.Optimizer | LightOptimizer:
-    """``light``: the torch.optim-free versions (same updates; see light_optim for why)."""
+    """``light``: the torch.optim-free versions (same updates; see light_optim for why).
+    ``fused`` (parameters on CUDA): AdamW and SGD update every tensor in one kernel, which
+    matters when a small batch makes the step loop launch-bound."""
     wd = float(train_cfg.get("weight_decay", 0.0))
     momentum = float(train_cfg["momentum"])
     if criterion_num not in OPTIMIZERS:
@@ -36,10 +39,12 @@ def make_optimizer(
             return LightSGD(params, lr, wd, momentum)
         return LightRMSprop(params, lr, wd)
     # foreach: one batched kernel per step instead of one per tensor (not the CPU default).
+    batched = {"fused": True} if fused else {"foreach": True}
     if criterion_num == 0:
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, foreach=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **batched)
     if criterion_num == 1:
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd, foreach=True)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd, **batched)
+    # RMSprop has no fused kernel.
     return torch.optim.RMSprop(params, lr=lr, weight_decay=wd, foreach=True)
 
 
