@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
-.PHONY: install install-mpnet run unlock test lint dry-run clean
+.PHONY: install install-mpnet run compare compare-ablations unlock test lint dry-run clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,16 @@ install-mpnet: install
 # --rerun-incomplete: after a kill, the job that was running is redone from its input state.
 run: install
 	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS)
+
+# Strategies (hhnas, random-mutation, random, optuna-tpe) and plain baselines on Spider, each
+# strategy with the search's budget; writes results/comparison.html.
+compare: install
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS) results/comparison.html
+
+# The same with every ablation of config/ablations/ as extra variants.
+compare-ablations: install
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete --configfile config/compare-ablations.yaml \
+		$(SNAKEMAKE_ARGS) results/comparison.html
 
 # After a killed run (SIGKILL, power loss) Snakemake's lock stays behind; this removes it.
 unlock: install

@@ -10,6 +10,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/features.smk"
 include: "rules/search.smk"
+include: "rules/compare.smk"
 include: "rules/report.smk"
 
 

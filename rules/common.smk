@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import re
 import sys
 
 from snakemake.utils import validate
@@ -13,6 +14,9 @@ validate(config, schema="../config/schema/config.schema.yaml")
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP, find_parts
+from hhnas.variants import comparison_variants, main_variant, variant_search
+
+ABLATION_DIR = os.path.join(workflow.basedir, "config", "ablations")
 
 
 def _model_available(spec):
@@ -58,9 +62,25 @@ def _check_config():
             raise ValueError(
                 f"tables.{key}={config['tables'][key]!r} must be one of run_datasets"
             )
-    search = config["search"]
-    if not search["var_min"] <= search["var_init"] <= search["var_max"]:
-        raise ValueError("search.var_init must lie in [search.var_min, search.var_max]")
+    cmp = config["comparison"]
+    if cmp["dataset"] not in config["run_datasets"]:
+        raise ValueError(
+            f"comparison.dataset={cmp['dataset']!r} must be one of run_datasets "
+            f"({', '.join(config['run_datasets'])})"
+        )
+    for variant in VARIANTS:
+        # An ablation's merged search config must satisfy the same schema as the main one.
+        search = variant_search(config, variant, ABLATION_DIR)
+        where = "search" if variant == MAIN else f"search (variant {variant!r})"
+        try:
+            validate(
+                {**config, "search": search},
+                schema="../config/schema/config.schema.yaml",
+            )
+        except Exception as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if not search["var_min"] <= search["var_init"] <= search["var_max"]:
+            raise ValueError(f"{where}: var_init must lie in [var_min, var_max]")
     spec = config["backbone"]["path"]
     if spec.startswith(SPLIT_ZIP):
         try:
@@ -83,11 +103,19 @@ def _check_config():
         )
 
 
+MAIN = main_variant(config)
+COMPARED = comparison_variants(config)
+# The main search (Tables 1-3) first; a compared variant equal to it shares its files.
+VARIANTS = [MAIN] + [v for v in COMPARED if v != MAIN]
+
+
 _check_config()
 
 
 wildcard_constraints:
     dataset="|".join(config["run_datasets"]),
+    variant="|".join(re.escape(v) for v in VARIANTS),
+    baseline="|".join(re.escape(b) for b in config["comparison"]["baselines"]) or "-",
     experiment=r"\d+",
     iteration=r"\d+",
 
@@ -118,20 +146,28 @@ def features(dataset):
     return inputs
 
 
+def search_dir(dataset, variant, experiment):
+    return f"results/{dataset}/search/{variant}/exp{experiment}"
+
+
 def iteration_inputs(wildcards):
     """Iteration i reads the state left by iteration i-1; iteration 0 starts from the config."""
     inputs = features(wildcards.dataset)
     i = int(wildcards.iteration)
     if i > 0:
-        inputs["state"] = (
-            f"results/{wildcards.dataset}/search/exp{wildcards.experiment}/state_{i - 1}.json"
-        )
+        where = search_dir(wildcards.dataset, wildcards.variant, wildcards.experiment)
+        inputs["state"] = f"{where}/state_{i - 1}.json"
     return inputs
 
 
-def all_metrics(dataset):
+def iteration_search(wildcards):
+    """The variant's search config: the job's only view of which strategy/ablation it runs."""
+    return variant_search(config, wildcards.variant, ABLATION_DIR)
+
+
+def all_metrics(dataset, variant=MAIN):
     return [
-        f"results/{dataset}/search/exp{e}/metrics_{i}.json"
+        f"{search_dir(dataset, variant, e)}/metrics_{i}.json"
         for e in EXPERIMENTS
         for i in range(LAST_ITERATION + 1)
     ]
@@ -139,9 +175,36 @@ def all_metrics(dataset):
 
 def final_states(dataset):
     return [
-        f"results/{dataset}/search/exp{e}/state_{LAST_ITERATION}.json"
+        f"{search_dir(dataset, MAIN, e)}/state_{LAST_ITERATION}.json"
         for e in EXPERIMENTS
     ]
+
+
+def baseline_inputs(wildcards):
+    """Baselines train on the frozen features whatever the backbone mode (README, Compare)."""
+    d = wildcards.dataset
+    return {
+        "rows": f"results/{d}/data/dataset.jsonl",
+        "classes": f"results/{d}/data/classes.json",
+        "llm": f"results/{d}/features/llm.npy",
+        "rule": f"results/{d}/features/rule.npy",
+        "backbone": f"results/{d}/features/backbone.npy",
+    }
+
+
+def comparison_inputs(wildcards):
+    d = config["comparison"]["dataset"]
+    inputs = {f"metrics_{v}": all_metrics(d, v) for v in COMPARED}
+    inputs["baselines"] = [
+        f"results/{d}/baselines/{b}.json" for b in config["comparison"]["baselines"]
+    ]
+    return inputs
+
+
+COMPARISON_FILES = {
+    "table_csv": "results/comparison/comparison.csv",
+    "figure_png": "results/comparison/best_so_far.png",
+}
 
 
 def spider_metrics(wildcards):
@@ -154,6 +217,8 @@ def heldout_metrics(wildcards):
 
 def report_inputs(wildcards):
     inputs = {"tables": TABLE_FILES, "figures": FIGURE_FILES}
+    if config["comparison"]["in_report"]:
+        inputs.update(COMPARISON_FILES)
     for name in config["run_datasets"]:
         inputs[f"counts_{name}"] = f"results/{name}/data/counts.json"
         inputs[f"states_{name}"] = final_states(name)

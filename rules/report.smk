@@ -4,6 +4,8 @@ localrules:
     figures,
     report_html,
     backbone_model,
+    comparison,
+    comparison_html,
 
 
 rule tables:

@@ -2,10 +2,10 @@ rule search_iteration:
     input:
         unpack(iteration_inputs),
     output:
-        state="results/{dataset}/search/exp{experiment}/state_{iteration}.json",
-        metrics="results/{dataset}/search/exp{experiment}/metrics_{iteration}.json",
+        state="results/{dataset}/search/{variant}/exp{experiment}/state_{iteration}.json",
+        metrics="results/{dataset}/search/{variant}/exp{experiment}/metrics_{iteration}.json",
     log:
-        "results/logs/{dataset}/search/exp{experiment}/iteration_{iteration}.log",
+        "results/logs/{dataset}/search/{variant}/exp{experiment}/iteration_{iteration}.log",
     conda:
         "../envs/train.yaml"
     threads: config["training"]["threads"]
@@ -13,5 +13,7 @@ rule search_iteration:
         gpu=config["training"]["gpu"],
         mem_mb=config["resources"]["search"]["mem_mb"],
         runtime=config["resources"]["search"]["runtime"],
+    params:
+        search=iteration_search,
     script:
         "../scripts/search_iteration.py"

@@ -12,7 +12,7 @@ from hhnas.joblog import job_log  # noqa: E402
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     run_iteration(
-        sm.config,
+        {**sm.config, "search": sm.params.search},
         sm.wildcards.dataset,
         int(sm.wildcards.experiment),
         int(sm.wildcards.iteration),
@@ -20,4 +20,5 @@ with job_log(sm.log[0]):
         {k: v for k, v in sm.input.items() if k != "state"},
         sm.output.state,
         sm.output.metrics,
+        variant=sm.wildcards.variant,
     )

@@ -38,10 +38,11 @@ def _snakemake(wd: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 def _finals(wd: Path) -> dict[str, dict]:
     out = {}
-    for path in sorted((wd / "results").glob("*/search/exp*/*.json")):
+    for path in sorted((wd / "results").glob("*/search/*/exp*/*.json")):
         doc = json.loads(path.read_text())
         # Wall times are the one thing allowed to differ.
         doc.pop("seconds", None)
+        doc.pop("job_seconds", None)
         for epoch in doc.get("epochs", []):
             epoch.pop("seconds", None)
             epoch.pop("train_seconds", None)
@@ -72,13 +73,18 @@ def test_tiny_run_produces_tables_figures_and_report(tiny_run):
 
 
 def test_accuracies_come_from_training(tiny_run):
-    for path in (tiny_run / "results" / "spider" / "search").glob("exp*/metrics_*.json"):
+    paths = sorted((tiny_run / "results" / "spider" / "search").glob("hhnas/exp*/metrics_*.json"))
+    assert len(paths) == 2 * 3
+    for path in paths:
         m = json.loads(path.read_text())
         assert m["status"] == "ok", m["error"]
         assert len(m["epochs"]) == 3
         assert m["val_acc"] == max(e["val_acc"] for e in m["epochs"])
         best = next(e for e in m["epochs"] if e["val_acc"] == m["val_acc"])
         assert m["test_acc"] == best["test_acc"] and m["best_epoch"] == best["epoch"]
+        # the default reward: the search maximised the validation accuracy itself
+        assert m["objective"] == m["val_acc"] and m["variant"] == "hhnas"
+        assert m["job_seconds"] >= m["seconds"] > 0
         if m["iteration"] == 0:
             # the default candidate: far above chance (1/47) after 3 epochs
             assert m["val_acc"] > 0.3
@@ -86,7 +92,9 @@ def test_accuracies_come_from_training(tiny_run):
 
 def test_states_chain_and_record_the_search(tiny_run):
     for exp in (1, 2):
-        state = json.loads((tiny_run / f"results/spider/search/exp{exp}/state_2.json").read_text())
+        state = json.loads(
+            (tiny_run / f"results/spider/search/hhnas/exp{exp}/state_2.json").read_text()
+        )
         assert state["iteration"] == 2 and state["experiment"] == exp
         hist = state["state"]["history"]
         assert [h["iteration"] for h in hist] == [0, 1, 2]
@@ -103,13 +111,13 @@ def test_kill_and_resume_gives_identical_results(tiny_run):
     proc = subprocess.Popen(
         cmd, cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    first = wd / "results/spider/search/exp1/state_0.json"
+    first = wd / "results/spider/search/hhnas/exp1/state_0.json"
     deadline = time.time() + 300
     while not first.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = list((wd / "results").glob("*/search/exp*/state_*.json"))
+    done = list((wd / "results").glob("*/search/*/exp*/state_*.json"))
     assert 0 < len(done) < 12, "the kill must land mid-search"
     # SIGKILL leaves Snakemake's lock behind: the README's resume recipe is --unlock, then the
     # same command with --rerun-incomplete (which `make run` always passes).
@@ -181,7 +189,7 @@ def test_paper_profile_fine_tunes_end_to_end(tmp_path):
     assert not (wd / "results" / "spider" / "features" / "backbone.npy").exists()
     for dataset in ("spider", "spider-heldout"):
         metrics = [
-            json.loads((wd / f"results/{dataset}/search/exp1/metrics_{i}.json").read_text())
+            json.loads((wd / f"results/{dataset}/search/hhnas/exp1/metrics_{i}.json").read_text())
             for i in (0, 1)
         ]
         for m in metrics:
@@ -202,3 +210,89 @@ def test_snakemake_report_registers_tables_and_figures(tiny_run):
     names = zipfile.ZipFile(tiny_run / "smk-report.zip").namelist()
     assert any(n.endswith("table3.csv") for n in names)
     assert any(n.endswith("figure3.png") for n in names)
+
+
+# ------------------------------------------------------------------------------ comparison
+
+COMPARED = ["hhnas", "random-mutation", "random", "optuna-tpe", "macro-only"]
+BASELINES = ["tfidf-lr", "rule-argmax", "model1-default"]
+
+
+@pytest.fixture(scope="module")
+def compare_run(tmp_path_factory):
+    extra = {"comparison": {"in_report": True, "ablations": ["macro-only"]}}
+    wd = _workdir(tmp_path_factory.mktemp("cmp"), extra)
+    _snakemake(wd, "--", "results/comparison.html", "results/report.html")
+    return wd
+
+
+def _metrics(wd: Path, variant: str, exp: int) -> list[dict]:
+    where = wd / f"results/spider/search/{variant}/exp{exp}"
+    return [json.loads((where / f"metrics_{i}.json").read_text()) for i in range(3)]
+
+
+def test_comparison_table_agrees_with_the_metrics_files(compare_run):
+    import pandas as pd
+
+    wd = compare_run
+    table = pd.read_csv(wd / "results/comparison/comparison.csv", dtype=str, keep_default_na=False)
+    expected = [v for v in COMPARED for _ in ("EXP1", "EXP2", "all")] + BASELINES
+    assert table["Variant"].tolist() == expected
+    for variant in COMPARED:
+        for exp in (1, 2):
+            ms = _metrics(wd, variant, exp)
+            assert all(m["variant"] == variant and m["status"] == "ok" for m in ms)
+            row = table[(table["Variant"] == variant) & (table["Exp"] == f"EXP{exp}")].iloc[0]
+            best = max(ms, key=lambda m: m["val_acc"])
+            assert row["Best Val Acc (%)"] == f"{100 * best['val_acc']:.2f}"
+            assert row["Test Acc at Best (%)"] == f"{100 * best['test_acc']:.2f}"
+            assert float(row["Wall Time (s)"]) == pytest.approx(
+                sum(m["job_seconds"] for m in ms), abs=0.01
+            )
+    for name in BASELINES:
+        doc = json.loads((wd / f"results/spider/baselines/{name}.json").read_text())
+        row = table[table["Variant"] == name].iloc[0]
+        assert row["Test Acc at Best (%)"] == f"{100 * doc['test_acc']:.2f}"
+        assert 0.3 < doc["test_acc"] <= 1.0 and doc["n_test"] > 0
+
+
+def test_compared_variants_really_differ(compare_run):
+    wd = compare_run
+    # random samples iteration 0 too; hhnas and random-mutation start from the initial model.
+    first = {v: _metrics(wd, v, 1)[0] for v in COMPARED}
+    assert first["hhnas"]["params"] == first["random-mutation"]["params"]
+    assert first["random"]["params"] != first["hhnas"]["params"]
+    # macro-only never moves a micro parameter away from its initial value.
+    for exp in (1, 2):
+        for m in _metrics(wd, "macro-only", exp):
+            assert m["params"] == first["hhnas"]["params"]
+
+
+def test_comparison_is_in_both_reports(compare_run):
+    for name in ("comparison.html", "report.html"):
+        html = (compare_run / "results" / name).read_text()
+        assert "Search strategies, ablations and plain baselines" in html
+        assert "tfidf-lr" in html and "optuna-tpe" in html
+        assert html.count("data:image/png;base64,") >= 1
+
+
+def test_optuna_study_resumes_from_the_state_files(compare_run):
+    """The study outlived its states (as after a kill between tell and the state's write): the
+    re-run rebuilds it from the states and proposes exactly what the first run did."""
+    optuna = pytest.importorskip("optuna")
+    wd = compare_run
+    where = wd / "results/spider/search/optuna-tpe/exp1"
+    expected = {p.name: json.loads(p.read_text()) for p in sorted(where.glob("state_*.json"))}
+    for i in (1, 2):
+        (where / f"state_{i}.json").unlink()
+        (where / f"metrics_{i}.json").unlink()
+    # Missing intermediates of an up-to-date report are not remade: ask for the state itself.
+    _snakemake(wd, "--", str(where.relative_to(wd) / "state_2.json"))
+    got = {p.name: json.loads(p.read_text()) for p in sorted(where.glob("state_*.json"))}
+    assert got == expected
+    study = optuna.load_study(study_name="hhnas", storage=f"sqlite:///{where / 'optuna.db'}")
+    trials = study.get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+    assert [t.value for t in trials] == [
+        h["accuracy"] for h in got["state_2.json"]["state"]["history"]
+    ]

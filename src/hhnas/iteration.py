@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 import numpy as np
 
 from hhnas.data.prepare import read_dataset
 from hhnas.io import read_json, write_json
+from hhnas.objective import objective
 from hhnas.search.state import config_hash, load_state, save_state
 from hhnas.search.strategy import make_strategy
 from hhnas.training.candidate import train_candidate
@@ -58,10 +60,14 @@ def run_iteration(
     inputs: dict[str, str],
     out_state: str,
     out_metrics: str,
+    variant: str | None = None,
 ) -> dict[str, Any]:
     """``inputs``: rows, classes, llm, rule, and backbone (cached embeddings, frozen mode) or
-    tokens + model (token cache and the backbone.json naming the encoder, fine-tuning mode)."""
-    strategy = make_strategy(config["search"])
+    tokens + model (token cache and the backbone.json naming the encoder, fine-tuning mode).
+    ``config["search"]`` is the variant's search config (hhnas.variants); strategies that keep
+    files of their own (Optuna's study) keep them beside the state files."""
+    job_start = time.perf_counter()
+    strategy = make_strategy(config["search"], study_dir=os.path.dirname(out_state) or ".")
     cfg_hash = search_config_hash(config, dataset)
     seed = experiment_seed(config, experiment)
     ident = dict(strategy=strategy.name, cfg_hash=cfg_hash, dataset=dataset, experiment=experiment)
@@ -111,10 +117,13 @@ def run_iteration(
             seed=train_seed,
             progress=progress,
         )
-    # A failed candidate earns accuracy 0: the search learns to avoid that region.
-    state = strategy.observe(state, candidate, result["val_acc"])
+    # A failed candidate earns 0: the search learns to avoid that region.
+    score = objective(result, config["search"])
+    state = strategy.observe(state, candidate, score["objective"])
     metrics = {
         "version": METRICS_VERSION,
+        "variant": variant or strategy.name,
+        "strategy": strategy.name,
         "dataset": dataset,
         "experiment": experiment,
         "iteration": iteration,
@@ -123,6 +132,9 @@ def run_iteration(
         "params": candidate["params"],
         "mutated": sorted(candidate["mutated"]),
         **result,
+        **score,
+        # The whole job after the interpreter started: state I/O, strategy, data, training.
+        "job_seconds": round(time.perf_counter() - job_start, 3),
     }
     write_json(out_metrics, metrics)
     save_state(out_state, state, **ident)

@@ -63,7 +63,7 @@ def test_search_runs_as_slurm_jobs_survives_scancel_and_matches_local(tmp_path):
     cancelled = None
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None and cancelled is None:
-        if list(wd.glob("results/*/search/exp1/state_0.json")):
+        if list(wd.glob("results/*/search/hhnas/exp1/state_0.json")):
             for jobid, comment in _our_jobs():
                 if "search_iteration" in comment:
                     subprocess.run(["scancel", jobid], check=True)
@@ -80,7 +80,7 @@ def test_search_runs_as_slurm_jobs_survives_scancel_and_matches_local(tmp_path):
     assert proc2.returncode == 0, proc2.stderr[-6000:]
 
     # Every iteration ran as a SLURM job that had a GPU allocated.
-    logs = sorted(wd.glob("results/logs/*/search/exp1/iteration_*.log"))
+    logs = sorted(wd.glob("results/logs/*/search/hhnas/exp1/iteration_*.log"))
     assert len(logs) == len(DATASETS) * 3
     job_ids = set()
     for path in logs:

@@ -18,7 +18,8 @@ class Param:
 
     Continuous parameters mutate in a normalised unit interval (log10 for `log: true`) so that one
     scale `k` and one variance range fit every parameter; discrete ones move one step along
-    `choices`; binary ones are the macro bits.
+    `choices`; binary ones are the macro bits. A parameter with `mutable: false` keeps its initial
+    value in every strategy (the ablations fix the micro or the macro level this way).
     """
 
     name: str
@@ -27,6 +28,7 @@ class Param:
     high: float = 1.0
     log: bool = False
     choices: tuple = ()
+    mutable: bool = True
 
     def to_unit(self, value: float) -> float:
         lo, hi, v = self.low, self.high, float(value)
@@ -38,8 +40,10 @@ class Param:
         u = min(1.0, max(0.0, u))
         lo, hi = self.low, self.high
         if self.log:
-            return 10 ** (math.log10(lo) + u * (math.log10(hi) - math.log10(lo)))
-        return lo + u * (hi - lo)
+            v = 10 ** (math.log10(lo) + u * (math.log10(hi) - math.log10(lo)))
+        else:
+            v = lo + u * (hi - lo)
+        return min(hi, max(lo, v))  # log10 round trips can leave [low, high] by one ulp
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,17 @@ class SearchSpace:
     def features(self) -> list[Param]:
         """Every mutable feature, macro bits first, in a fixed order (the RNG draws follow it)."""
         bits = [Param(n, BINARY) for n, m in zip(MACRO_BITS, self.macro_mutable, strict=True) if m]
-        return bits + list(self.params)
+        return bits + [p for p in self.params if p.mutable]
 
     def param(self, name: str) -> Param:
         for p in self.features:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def value_of(self, p: Param, macro: list[int], params: dict[str, Any]) -> Any:
+        """The value of feature `p` in a configuration (a macro bit or a micro parameter)."""
+        return macro[MACRO_BITS.index(p.name)] if p.kind == BINARY else params[p.name]
 
 
 def space_from_config(search_cfg: dict[str, Any]) -> SearchSpace:
@@ -68,9 +76,17 @@ def space_from_config(search_cfg: dict[str, Any]) -> SearchSpace:
     initial: dict[str, Any] = {}
     for name, spec in search_cfg["parameters"].items():
         kind = spec["type"]
+        mutable = spec.get("mutable", True)
+        if not isinstance(mutable, bool):
+            raise ValueError(f"search.parameters.{name}.mutable must be true or false")
         if kind == CONTINUOUS:
             p = Param(
-                name, kind, float(spec["low"]), float(spec["high"]), bool(spec.get("log", False))
+                name,
+                kind,
+                float(spec["low"]),
+                float(spec["high"]),
+                bool(spec.get("log", False)),
+                mutable=mutable,
             )
             if not p.low <= float(spec["initial"]) <= p.high:
                 raise ValueError(
@@ -80,7 +96,7 @@ def space_from_config(search_cfg: dict[str, Any]) -> SearchSpace:
                 raise ValueError(f"search.parameters.{name}.low must be > 0 when log: true")
             initial[name] = float(spec["initial"])
         elif kind == DISCRETE:
-            p = Param(name, kind, choices=tuple(spec["choices"]))
+            p = Param(name, kind, choices=tuple(spec["choices"]), mutable=mutable)
             if spec["initial"] not in p.choices:
                 raise ValueError(
                     f"search.parameters.{name}.initial={spec['initial']} is not one of "
@@ -90,12 +106,19 @@ def space_from_config(search_cfg: dict[str, Any]) -> SearchSpace:
         else:
             raise ValueError(f"search.parameters.{name}.type must be continuous or discrete")
         params.append(p)
-    return SearchSpace(
+    space = SearchSpace(
         macro_initial=tuple(int(b) for b in macro["initial"]),
         macro_mutable=tuple(bool(b) for b in macro["mutable"]),
         params=tuple(params),
         initial=initial,
     )
+    if not space.features:
+        # Every strategy would re-evaluate the initial architecture forever.
+        raise ValueError(
+            "nothing in the search space is mutable: set search.macro.mutable or some "
+            "search.parameters.*.mutable to true"
+        )
+    return space
 
 
 def model_number(macro: list[int] | tuple[int, ...]) -> int:

@@ -1,0 +1,69 @@
+"""``run_baseline``: select on train/val, then score the test split exactly once."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from hhnas.baselines import evaluation
+from hhnas.baselines.data import DevData, load_splits
+from hhnas.baselines.evaluation import Selection
+
+BASELINES: tuple[str, ...] = ("tfidf-lr", "rule-argmax", "model1-default")
+
+
+def _select(name: str, dev: DevData, cfg: dict[str, Any], seed: int, threads: int) -> Selection:
+    """Model selection on train/val. Imports are local: only tfidf-lr needs scikit-learn and
+    only model1-default needs torch."""
+    if name == "tfidf-lr":
+        from hhnas.baselines.tfidf import select_tfidf
+
+        return select_tfidf(dev, cfg, seed, threads)
+    if name == "rule-argmax":
+        from hhnas.baselines.rule_argmax import select_rule
+
+        return select_rule(dev, cfg)
+    from hhnas.baselines.model1 import select_model1
+
+    return select_model1(dev, cfg, seed)
+
+
+def run_baseline(
+    name: str, inputs: dict[str, str], cfg: dict[str, Any], seed: int, threads: int = 1
+) -> dict[str, Any]:
+    """Run one baseline on the dataset behind ``inputs`` (rows, classes, llm, rule, backbone).
+
+    ``cfg`` is the whole workflow config (reads ``comparison.tfidf_c_grid``,
+    ``comparison.rule_channel``, ``search`` and ``training``); ``threads`` only parallelises the
+    TF-IDF C grid and does not change any result. Accuracies are fractions in [0, 1].
+    """
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; allowed: {', '.join(BASELINES)}")
+    start = time.perf_counter()
+    dev, test = load_splits(inputs)
+    selection = _select(name, dev, cfg, seed, threads)
+    select_seconds = time.perf_counter() - start
+    # Called through the module so that tests can count the calls.
+    test_acc = evaluation.score_test(selection, test)
+    seconds = time.perf_counter() - start
+    print(
+        f"{name}: selected {selection.selected} val {selection.val_acc:.4f} "
+        f"test {test_acc:.4f} ({seconds:.1f}s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {
+        "name": name,
+        "val_acc": float(selection.val_acc),
+        "test_acc": test_acc,
+        "seconds": round(seconds, 3),
+        "select_seconds": round(select_seconds, 3),
+        "selected": selection.selected,
+        "seed": int(seed),
+        "n_train": int(len(dev.rows("train"))),
+        "n_val": int(len(dev.rows("val"))),
+        "n_test": int(len(test.rows)),
+        "n_classes": int(dev.n_classes),
+        "details": selection.details,
+    }

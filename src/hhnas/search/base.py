@@ -1,0 +1,143 @@
+"""The strategy interface and the state layout that every strategy shares.
+
+Every state is a plain JSON-able dict with at least: seed, iteration (-1 before the first),
+current {macro, params}, best (a history entry or None), accuracies, history and rng, so that the
+reports and the resume logic read all strategies alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+from abc import ABC, abstractmethod
+from typing import Any
+
+from hhnas.search.space import BINARY, CONTINUOUS, SearchSpace, model_number, space_from_config
+
+
+def rng_to_json(rng: random.Random) -> list:
+    version, internal, gauss_next = rng.getstate()
+    return [version, list(internal), gauss_next]
+
+
+def rng_from_json(data: list) -> random.Random:
+    rng = random.Random()
+    rng.setstate((data[0], tuple(data[1]), data[2]))
+    return rng
+
+
+class SearchStrategy(ABC):
+    """One iteration = propose(state) -> train the candidate -> observe(state, candidate, acc).
+
+    States are plain JSON-able dicts so that every iteration can be its own job and a killed run
+    resumes from the last state file. `study_dir` is where a strategy may keep files beside its
+    states (only optuna-tpe does; None keeps them in memory).
+    """
+
+    name: str
+
+    def __init__(self, search_cfg: dict[str, Any], study_dir: str | os.PathLike | None = None):
+        self.cfg = search_cfg
+        self.space: SearchSpace = space_from_config(search_cfg)
+        self.study_dir = None if study_dir is None else os.fspath(study_dir)
+
+    def initial_state(self, seed: int) -> dict[str, Any]:
+        return new_state(self.space, seed)
+
+    @abstractmethod
+    def propose(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return (candidate, state with the RNG advanced)."""
+
+    @abstractmethod
+    def observe(
+        self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
+    ) -> dict[str, Any]:
+        """Return the state after learning from the candidate's accuracy."""
+
+
+def new_state(space: SearchSpace, seed: int) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "iteration": -1,
+        "current": {"macro": list(space.macro_initial), "params": dict(space.initial)},
+        "best": None,
+        "accuracies": [],
+        "history": [],
+        "rng": rng_to_json(random.Random(seed)),
+    }
+
+
+def copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(state)
+
+
+def make_candidate(
+    iteration: int,
+    macro: list[int],
+    params: dict[str, Any],
+    mutated: dict[str, dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "iteration": iteration,
+        "macro": list(macro),
+        "model": model_number(macro),
+        "params": dict(params),
+        "mutated": mutated,
+        **extra,
+    }
+
+
+def reward_baseline(accuracies: list[float], accuracy: float) -> float:
+    """p_hat: running average of the accuracies evaluated before this candidate (the first
+    candidate is its own baseline, reward 0)."""
+    return sum(accuracies) / len(accuracies) if accuracies else accuracy
+
+
+def record(
+    state: dict[str, Any],
+    candidate: dict[str, Any],
+    accuracy: float,
+    reward: float,
+    parent: str,
+) -> dict[str, Any]:
+    """Append the evaluated candidate to `state` in place; `parent` (last|best) sets `current`."""
+    entry = {
+        "iteration": candidate["iteration"],
+        "model": candidate["model"],
+        "macro": candidate["macro"],
+        "params": candidate["params"],
+        "mutated": candidate["mutated"],
+        "accuracy": accuracy,
+        "reward": reward,
+    }
+    state["history"].append(entry)
+    state["accuracies"].append(accuracy)
+    state["iteration"] = candidate["iteration"]
+    best = state["best"]
+    if best is None or accuracy > best["accuracy"]:
+        state["best"] = entry
+    chosen = state["best"] if parent == "best" else entry
+    state["current"] = {"macro": list(chosen["macro"]), "params": dict(chosen["params"])}
+    return state
+
+
+def changes_from_initial(
+    space: SearchSpace, macro: list[int], params: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """`mutated` for strategies without a parent: each feature whose value differs from its
+    initial value, with the direction of the difference ('+' = larger / later in `choices`)."""
+    initial_macro, initial_params = list(space.macro_initial), space.initial
+    out: dict[str, dict[str, Any]] = {}
+    for p in space.features:
+        new = space.value_of(p, macro, params)
+        old = space.value_of(p, initial_macro, initial_params)
+        if new == old:
+            continue
+        if p.kind in (BINARY, CONTINUOUS):
+            up = new > old
+        else:
+            up = p.choices.index(new) > p.choices.index(old)
+        out[p.name] = {"action": "+" if up else "-"}
+    return out

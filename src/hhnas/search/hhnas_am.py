@@ -1,0 +1,108 @@
+"""HHNAS-AM: Q-table-driven mutation of macro bits and micro parameters (paper, Algorithm 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hhnas.search.base import (
+    SearchStrategy,
+    copy_state,
+    make_candidate,
+    new_state,
+    record,
+    reward_baseline,
+    rng_from_json,
+    rng_to_json,
+)
+from hhnas.search.mutation import mutate
+from hhnas.search.qtable import init_qtable, update_q
+from hhnas.search.space import CONTINUOUS
+from hhnas.search.statistics import update_mean, update_variance
+
+
+class HHNASStrategy(SearchStrategy):
+    """The paper's search: mutate the parent, then reward the Q-values and mu/sigma^2 of what was
+    mutated by how much the child beat the running average accuracy."""
+
+    name = "hhnas"
+
+    def initial_state(self, seed: int) -> dict[str, Any]:
+        space, var_init = self.space, float(self.cfg["var_init"])
+        features = space.features
+        state = new_state(space, seed)
+        state["q_table"] = init_qtable([p.name for p in features], self.cfg["q_init"])
+        state["stats"] = {
+            p.name: {"mean": p.to_unit(space.initial[p.name]), "var": var_init}
+            for p in features
+            if p.kind == CONTINUOUS
+        }
+        return state
+
+    def propose(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        state = copy_state(state)
+        cur = state["current"]
+        if state["iteration"] < 0:
+            # Iteration 0 evaluates the initial architecture A of Algorithm 1 unchanged.
+            macro, params, mutated = list(cur["macro"]), dict(cur["params"]), {}
+        else:
+            rng = rng_from_json(state["rng"])
+            macro, params, mutated = mutate(
+                self.space,
+                cur["macro"],
+                cur["params"],
+                state["q_table"],
+                state["stats"],
+                float(self.cfg["max_prob"]),
+                bool(self.cfg["require_mutation"]),
+                rng,
+            )
+            state["rng"] = rng_to_json(rng)
+        return make_candidate(state["iteration"] + 1, macro, params, mutated), state
+
+    def observe(
+        self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
+    ) -> dict[str, Any]:
+        state = copy_state(state)
+        avg = reward_baseline(state["accuracies"], accuracy)
+        reward = accuracy - avg
+        self._learn(state, candidate, accuracy, avg, reward)
+        return record(state, candidate, accuracy, reward, self.cfg["parent"])
+
+    def _learn(
+        self,
+        state: dict[str, Any],
+        candidate: dict[str, Any],
+        accuracy: float,
+        avg: float,
+        reward: float,
+    ) -> None:
+        """Update the Q-table and the continuous statistics in place."""
+        cfg = self.cfg
+        k = float(cfg["k"])
+        for name, m in candidate["mutated"].items():
+            update_q(
+                state["q_table"],
+                name,
+                m["action"],
+                reward,
+                float(cfg["q_alpha"]),
+                cfg["q_update"],
+                float(cfg["q_min"]),
+            )
+            if "sample" in m:
+                st = state["stats"][name]
+                mu_old, s = st["mean"], m["sample"]
+                mu_new = update_mean(mu_old, s, accuracy, avg, k, cfg["mean_rule"])
+                mu_for_var = mu_old if cfg["variance_mean"] == "old" else mu_new
+                st["var"] = update_variance(
+                    st["var"],
+                    mu_for_var,
+                    s,
+                    accuracy,
+                    avg,
+                    k,
+                    cfg["variance_rule"],
+                    float(cfg["var_min"]),
+                    float(cfg["var_max"]),
+                )
+                st["mean"] = min(1.0, max(0.0, mu_new))

@@ -1,0 +1,87 @@
+"""Search variants run side by side: the main search, other strategies, and named ablations.
+
+A variant is a name and a `search` config. A strategy name (`hhnas`, `random`, ...) is the
+config's `search` with `strategy` set to it; an ablation is `config/ablations/<name>.yaml`, a
+partial `search:` mapping merged over the config's. Every variant keeps the run length
+(`experiments`, `iterations`) of the config, so all of them get the same budget.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import yaml
+
+BUDGET_KEYS = ("experiments", "iterations")
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` wins; mappings merge key by key, anything else (lists too) is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def main_variant(config: dict[str, Any]) -> str:
+    """The search behind Tables 1-3 is named after its strategy."""
+    return str(config["search"]["strategy"])
+
+
+def comparison_variants(config: dict[str, Any]) -> list[str]:
+    cmp = config.get("comparison") or {}
+    names = list(cmp.get("strategies", [])) + list(cmp.get("ablations", []))
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise ValueError(
+            f"comparison: {', '.join(clash)} named twice (comparison.strategies and "
+            "comparison.ablations share one namespace; rename the ablation file)"
+        )
+    return names
+
+
+def load_ablation(path: str) -> dict[str, Any]:
+    """An ablation file holds only `search:` overrides; anything else would change more than
+    the search and make the comparison unfair."""
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"{path}: no such ablation; comparison.ablations names files in config/ablations/ "
+            f"(known: {', '.join(known_ablations(os.path.dirname(path))) or 'none'})"
+        )
+    with open(path, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    if not isinstance(doc, dict) or set(doc) != {"search"} or not isinstance(doc["search"], dict):
+        raise ValueError(f"{path}: an ablation must hold exactly one mapping, `search:`")
+    banned = sorted(set(doc["search"]) & set(BUDGET_KEYS))
+    if banned:
+        raise ValueError(
+            f"{path}: search.{banned[0]} may not differ between variants (same budget for all)"
+        )
+    return doc["search"]
+
+
+def known_ablations(ablation_dir: str) -> list[str]:
+    if not os.path.isdir(ablation_dir):
+        return []
+    return sorted(f[: -len(".yaml")] for f in os.listdir(ablation_dir) if f.endswith(".yaml"))
+
+
+def variant_search(config: dict[str, Any], variant: str, ablation_dir: str) -> dict[str, Any]:
+    """The `search` config of ``variant``."""
+    search = config["search"]
+    strategies = set((config.get("comparison") or {}).get("strategies", []))
+    if variant == main_variant(config):
+        return copy.deepcopy(search)
+    if variant in strategies:
+        return {**copy.deepcopy(search), "strategy": variant}
+    if variant in (config.get("comparison") or {}).get("ablations", []):
+        return deep_merge(search, load_ablation(os.path.join(ablation_dir, f"{variant}.yaml")))
+    raise ValueError(
+        f"search variant {variant!r} is neither search.strategy nor listed in "
+        "comparison.strategies or comparison.ablations"
+    )
