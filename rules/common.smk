@@ -14,6 +14,7 @@ validate(config, schema="../config/schema/config.schema.yaml")
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP, find_parts
+from hhnas.data.prepare import check_class_size
 from hhnas.variants import comparison_variants, main_variant, variant_search
 
 ABLATION_DIR = os.path.join(workflow.basedir, "config", "ablations")
@@ -39,6 +40,12 @@ def _check_config():
                 f"(known: {', '.join(sorted(config['datasets']))})"
             )
         ds = config["datasets"][name]
+        check_class_size(
+            name,
+            int(ds["min_questions_per_class"]),
+            ds.get("max_questions_per_class"),
+            config["data"]["split"],
+        )
         if ds["format"] == "spider":
             key = (
                 f"datasets.{name}.spider_dir"

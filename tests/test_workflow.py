@@ -140,6 +140,16 @@ def test_two_hundred_iteration_chain_builds(tmp_path):
         ({"search": {"strategy": "nope"}}, "strategy"),
         ({"data": {"spider_dir": "/nonexistent/spider"}}, "data.spider_dir"),
         ({"backbone": {"path": "/nonexistent/roberta-base"}}, "backbone.path"),
+        ({"search": {"k": 0}}, "['search']['properties']['k']"),
+        ({"search": {"max_prob": 0}}, "['search']['properties']['max_prob']"),
+        ({"search": {"macro": {"initial": [1, 2, 0]}}}, "['macro']['properties']['initial']"),
+        ({"search": {"iterations": 0}}, "['search']['properties']['iterations']"),
+        ({"comparison": {"ablations": ["no-such"]}}, "config/ablations/no-such.yaml: no such"),
+        ({"comparison": {"strategies": ["grid"]}}, "['comparison']['properties']['strategies']"),
+        (
+            {"data": {"split": {"train": 0.9, "val": 0.05, "test": 0.05}}},
+            "min_questions_per_class to at least",
+        ),
     ],
 )
 def test_bad_config_is_rejected_before_any_job(tmp_path, extra, message):
@@ -220,7 +230,12 @@ BASELINES = ["tfidf-lr", "rule-argmax", "model1-default"]
 
 @pytest.fixture(scope="module")
 def compare_run(tmp_path_factory):
-    extra = {"comparison": {"in_report": True, "ablations": ["macro-only"]}}
+    extra = {
+        "comparison": {"in_report": True, "ablations": ["macro-only"]},
+        # Spider only: Tables 1-3 then all come from it (the comparison needs no held-out set).
+        "run_datasets": ["spider"],
+        "tables": {"spider": "spider", "heldout": "spider"},
+    }
     wd = _workdir(tmp_path_factory.mktemp("cmp"), extra)
     _snakemake(wd, "--", "results/comparison.html", "results/report.html")
     return wd

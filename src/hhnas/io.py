@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -22,12 +23,28 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
+# Write failures that are about the disk, not about the program: say so, and what to do.
+_DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+class WriteError(OSError):
+    """A result could not be written; the previous version of the file is intact."""
+
+
 def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> None:
-    # Temp file in the same directory so the rename is atomic on one filesystem.
+    # Temp file in the same directory so the rename is atomic on one filesystem: a crash or a
+    # full disk leaves either the old file or the new one, never half of one.
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         # mkstemp makes the file private (0600); results are shared like any other output.
         os.chmod(tmp, _FILE_MODE)
         with os.fdopen(fd, mode) as fh:
@@ -35,9 +52,17 @@ def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str) ->
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+            kept = "its previous version is intact" if path.exists() else "nothing was written"
+            raise WriteError(
+                exc.errno,
+                f"{path}: cannot write: {_DISK_ERRORS[exc.errno]} ({exc.strerror}); {kept}. "
+                f"Free space or make {path.parent} writable, then re-run the same command: "
+                "finished results are kept",
+            ) from None
         raise
 
 
@@ -64,6 +89,11 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ValueError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); "
             "the file is truncated or was edited by hand: delete it to recompute it"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "the file is damaged: delete it to recompute it"
         ) from None
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from hhnas import faults
 from hhnas.data.prepare import read_dataset
 from hhnas.io import read_json, write_json
 from hhnas.objective import objective
-from hhnas.search.state import config_hash, load_state, save_state
+from hhnas.search.state import config_hash, file_fingerprint, load_state, save_state
 from hhnas.search.strategy import make_strategy
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import FeatureSet, build_feature_set
@@ -70,7 +71,13 @@ def run_iteration(
     strategy = make_strategy(config["search"], study_dir=os.path.dirname(out_state) or ".")
     cfg_hash = search_config_hash(config, dataset)
     seed = experiment_seed(config, experiment)
-    ident = dict(strategy=strategy.name, cfg_hash=cfg_hash, dataset=dataset, experiment=experiment)
+    ident = dict(
+        strategy=strategy.name,
+        cfg_hash=cfg_hash,
+        dataset=dataset,
+        experiment=experiment,
+        fingerprint=file_fingerprint(inputs["rows"], inputs["classes"]),
+    )
     if iteration == 0:
         state = strategy.initial_state(seed)
     else:
@@ -91,6 +98,9 @@ def run_iteration(
         f"params {candidate['params']} mutated {sorted(candidate['mutated'])}",
         file=sys.stderr,
     )
+    from hhnas.training import loop
+
+    loop.LOSS_HOOK = faults.loss_hook(dataset, variant or strategy.name, experiment, iteration)
     train_seed = seed * 100_003 + iteration
     progress = lambda msg: print(f"  {msg}", file=sys.stderr)  # noqa: E731
     if finetune:

@@ -1,12 +1,27 @@
-"""Read labelled questions (and database schemas, where there are any) from disk."""
+"""Read labelled questions (and database schemas, where there are any) from disk.
+
+Every fault in an input file stops here with a `DataError` naming the file, the line, what is
+wrong and how to fix it (docs/algorithm.md, "Bad input data"); nothing malformed reaches the
+split or training. Faults that only cost rows (empty questions, unknown databases, small
+classes) are dropped and counted in `hhnas.data.prepare.build_dataset` instead.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+SPIDER_KEYS = ("question", "db_id", "split")
+SCHEMA_KEYS = ("table_names", "column_names")
+ICONV_FIX = "re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {name} > {name}.utf8`"
+
+
+class DataError(ValueError):
+    """A dataset file that cannot be read as documented; the message says where and the fix."""
 
 
 def _need(path: Path, key: str) -> Path:
@@ -18,44 +33,178 @@ def _need(path: Path, key: str) -> Path:
     return path
 
 
+def read_text(path: Path) -> str:
+    """The whole file decoded as UTF-8 (a leading byte-order mark is dropped).
+
+    Rule: bytes that are not UTF-8 stop with a `DataError` naming the file, the line and byte
+    offset of the first bad byte and the fix (re-encode as UTF-8 with `iconv`), never a bare
+    UnicodeDecodeError.
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at byte offset "
+            f"{exc.start}); {ICONV_FIX.format(name=path.name)}"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
 def load_spider(
     spider_dir: str | os.PathLike, splits: list[str], key: str = "data.spider_dir"
 ) -> tuple[list[dict[str, str]], dict[str, dict[str, list[str]]]]:
-    """Questions of the given Spider splits as {text, label}, and each database's schema."""
+    """Questions of the given Spider splits as {text, label}, and each database's schema.
+
+    Rules (each a `DataError` naming file:line): every non-blank line of questions.jsonl must be
+    one JSON object with string values for `question`, `db_id` and `split`; blank lines are
+    skipped. An empty question is returned as is (build_dataset drops and counts it); so is a
+    db_id that tables.json lacks (dropped and counted as rows_dropped_unknown_db there).
+    tables.json: see `load_tables`.
+    """
     root = Path(spider_dir)
     qpath = _need(root / "questions.jsonl", key)
     tpath = _need(root / "tables.json", key)
     rows: list[dict[str, str]] = []
-    with open(qpath, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{qpath}:{lineno}: not valid JSON ({exc.msg})") from None
-            if item.get("split") in splits:
-                rows.append({"text": item["question"], "label": item["db_id"]})
-    with open(tpath, encoding="utf-8") as fh:
-        tables = json.load(fh)
-    schemas = {t["db_id"]: schema_of(t) for t in tables}
-    return rows, schemas
+    for lineno, line in enumerate(read_text(qpath).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{qpath}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON "
+                "object like Spider's train_spider.json records"
+            ) from None
+        if not isinstance(item, dict):
+            raise DataError(
+                f"{qpath}:{lineno}: expected a JSON object with keys {list(SPIDER_KEYS)}, "
+                f"got a JSON {type(item).__name__}; write one question object per line"
+            )
+        for k in SPIDER_KEYS:
+            if k not in item:
+                raise DataError(
+                    f"{qpath}:{lineno}: missing key `{k}`; every line needs string values for "
+                    f"{list(SPIDER_KEYS)}"
+                )
+            if not isinstance(item[k], str):
+                raise DataError(
+                    f"{qpath}:{lineno}: key `{k}` is {type(item[k]).__name__} "
+                    f"{json.dumps(item[k])[:40]}, not a string; write it as a JSON string"
+                )
+        if item["split"] in splits:
+            rows.append({"text": item["question"], "label": item["db_id"]})
+    return rows, load_tables(tpath)
 
 
-def schema_of(db: dict[str, Any]) -> dict[str, list[str]]:
+def load_tables(tpath: Path) -> dict[str, dict[str, list[str]]]:
+    """Each database's schema from Spider's tables.json, by db_id.
+
+    Rules (`DataError`): the file must be UTF-8 JSON (error with its line otherwise) holding a
+    list of objects, each with a string `db_id` and lists `table_names` and `column_names` of
+    [table index, name] pairs; an entry lacking one names the db_id (or the entry's position)
+    and the key.
+    """
+    try:
+        tables = json.loads(read_text(tpath))
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{tpath}:{exc.lineno}: not valid JSON ({exc.msg}); use Spider's tables.json as is"
+        ) from None
+    if not isinstance(tables, list):
+        raise DataError(
+            f"{tpath}: expected a JSON list of database objects, got a {type(tables).__name__}"
+        )
+    schemas: dict[str, dict[str, list[str]]] = {}
+    for pos, t in enumerate(tables):
+        where = f"{tpath}: entry {pos}"
+        if not isinstance(t, dict) or not isinstance(t.get("db_id"), str):
+            raise DataError(f"{where}: not an object with a string `db_id`")
+        where = f"{tpath}: db_id {t['db_id']!r}"
+        for k in SCHEMA_KEYS:
+            if not isinstance(t.get(k), list):
+                raise DataError(
+                    f"{where}: missing or non-list key `{k}`; every database needs "
+                    f"{list(SCHEMA_KEYS)} as in Spider's tables.json"
+                )
+        schemas[t["db_id"]] = schema_of(t, where)
+    return schemas
+
+
+def schema_of(db: dict[str, Any], where: str = "tables.json") -> dict[str, list[str]]:
     """Natural table and column names; Spider's `*` pseudo-column is dropped."""
+    cols = db["column_names"]
+    if not all(isinstance(c, list | tuple) and len(c) == 2 and isinstance(c[0], int) for c in cols):
+        raise DataError(f"{where}: `column_names` must be a list of [table index, name] pairs")
     return {
         "tables": list(db["table_names"]),
-        "columns": [name for tidx, name in db["column_names"] if tidx >= 0],
+        "columns": [name for tidx, name in cols if tidx >= 0],
     }
 
 
-def load_csv(path: str | os.PathLike, text_column: str, label_column: str) -> list[dict[str, str]]:
-    """A plain `text,label` CSV: a dataset without schemas (rule features are then zero)."""
+def load_csv(
+    path: str | os.PathLike, text_column: str, label_column: str, id_column: str | None = None
+) -> list[dict[str, str]]:
+    """A plain `text,label` CSV: a dataset without schemas (rule features are then zero).
+
+    Rules (`DataError` naming file:line): the file must be UTF-8 with a header line; an empty
+    file, a header without the text, label (or id) column, a row whose field count differs from
+    the header's (usually an unquoted comma: quote such fields) and a row with an empty label all
+    stop. Blank lines are skipped. With `id_column` set, ids must be present and unique: a
+    repeated id names both lines. Ids are only checked, not kept: dataset ids are row numbers.
+    """
     p = _need(Path(path), "datasets.<name>.path")
-    with open(p, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {text_column, label_column} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{p}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
-        return [{"text": r[text_column], "label": r[label_column]} for r in reader]
+    text = read_text(p)
+    if not text.strip():
+        raise DataError(
+            f"{p}:1: empty file; expected a header line naming the columns "
+            f"{text_column!r} and {label_column!r}, then one row per question"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+        while not header:
+            header = next(reader)
+    except csv.Error as exc:
+        raise DataError(f"{p}:{reader.line_num}: not valid CSV ({exc})") from None
+    wanted = [c for c in (text_column, label_column, id_column) if c is not None]
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise DataError(
+            f"{p}:{reader.line_num}: missing column(s) {missing}; found {header}. Rename the "
+            "header or set datasets.<name>.text_column / label_column / id_column"
+        )
+    ti, li = header.index(text_column), header.index(label_column)
+    ii = header.index(id_column) if id_column is not None else None
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    while True:
+        start = reader.line_num + 1
+        try:
+            r = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{p}:{start}: not valid CSV ({exc})") from None
+        if not r:
+            continue
+        if len(r) != len(header):
+            raise DataError(
+                f"{p}:{start}: {len(r)} field(s), the header has {len(header)}; quote fields "
+                'that contain commas ("a, b") and give every row all columns'
+            )
+        if not r[li].strip():
+            raise DataError(f"{p}:{start}: empty label in column {label_column!r}; fill it in")
+        if ii is not None:
+            rid = r[ii]
+            if not rid.strip():
+                raise DataError(f"{p}:{start}: empty id in column {id_column!r}; fill it in")
+            if rid in seen:
+                raise DataError(
+                    f"{p}:{start}: duplicate id {rid!r} in column {id_column!r}, first on line "
+                    f"{seen[rid]}; give each row its own id or remove the repeated row"
+                )
+            seen[rid] = start
+        rows.append({"text": r[ti], "label": r[li]})
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, defaultdict
 
@@ -10,7 +11,12 @@ def filter_classes(
     rows: list[dict[str, str]], min_per_class: int, max_per_class: int | None = None, seed: int = 0
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Keep classes with at least `min_per_class` rows (optionally subsample to `max_per_class`,
-    for tiny test configs); classes are returned sorted by name, which fixes label ids."""
+    for tiny test configs); classes are returned sorted by name, which fixes label ids.
+
+    Rule: a class with fewer rows than `min_per_class` is dropped with all its rows;
+    build_dataset counts them (classes_dropped_small, rows_dropped_small_class) and first checks
+    with `min_class_size` that `min_per_class` is large enough for the split fractions.
+    """
     counts = Counter(r["label"] for r in rows)
     classes = sorted(c for c, n in counts.items() if n >= min_per_class)
     keep = set(classes)
@@ -34,7 +40,8 @@ def stratified_split(labels: list[int], fractions: dict[str, float], seed: int) 
     """Assign each row to train/val/test, class by class, with a fixed seed.
 
     Per class of n rows: round(n*val) to val, round(n*test) to test, the rest to train, so every
-    class appears in every part when n is large enough (min_questions_per_class guards that).
+    class appears in every part when n is large enough: build_dataset stops unless every kept
+    class has at least `min_class_size(fractions)` rows (see `part_sizes`).
     """
     rng = random.Random(seed)
     by_class: dict[int, list[int]] = defaultdict(list)
@@ -51,3 +58,27 @@ def stratified_split(labels: list[int], fractions: dict[str, float], seed: int) 
         for i in idx[n_val : n_val + n_test]:
             out[i] = "test"
     return out
+
+
+def part_sizes(n: int, fractions: dict[str, float]) -> tuple[int, int, int]:
+    """(train, val, test) sizes that `stratified_split` gives a class of `n` rows."""
+    n_val = round(n * fractions["val"])
+    n_test = round(n * fractions["test"])
+    return n - n_val - n_test, n_val, n_test
+
+
+def min_class_size(fractions: dict[str, float]) -> int | None:
+    """The smallest m such that every class of m or more rows gets at least one row in each of
+    train, val and test under `stratified_split`; None when no class size does (val or test
+    fraction 0, or val + test >= 1).
+
+    Beyond n > max(0.5/val, 0.5/test, 1/(1 - val - test)) every part is non-empty (round(x) >= 1
+    for x > 0.5, and train >= n(1 - val - test) - 1 > 0), so only the sizes up to that bound
+    are tried; the answer is one past the largest size that fails.
+    """
+    val, test = float(fractions["val"]), float(fractions["test"])
+    if val <= 0 or test <= 0 or val + test >= 1:
+        return None
+    bound = math.ceil(max(0.5 / val, 0.5 / test, 1 / (1 - val - test))) + 1
+    failing = [n for n in range(1, bound + 1) if min(part_sizes(n, fractions)) < 1]
+    return max(failing, default=0) + 1

@@ -138,8 +138,10 @@ class _Index:
                 continue
             tables = _name_tokens(schema.get("tables", []))
             columns = _name_tokens(schema.get("columns", []))
-            table_tok += [(self._id(t), c) for t in set().union(*tables)]
-            column_tok += [(self._id(t), c) for t in set().union(*columns)]
+            # Sorted: token ids (and so the order of the float sums over them) must not depend
+            # on set order, which string-hash salting changes from process to process.
+            table_tok += [(self._id(t), c) for t in sorted(set().union(*tables))]
+            column_tok += [(self._id(t), c) for t in sorted(set().union(*columns))]
             _add_ngrams(self.table_ngrams, tables, c)
             _add_ngrams(self.column_ngrams, _specific(columns), c)
         self.table_matrix = self._matrix(table_tok)

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from hhnas.io import read_json
+from hhnas.reporting.failures import failure_regions
 from hhnas.reporting.html import embed_image, git_commit, render_report, software_versions
 from hhnas.reporting.metrics import load_metrics
 from hhnas.reporting.tables import (
@@ -63,15 +64,43 @@ def _choices(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """One dataset's sizes and notes; every drop or repeat that counts.json records is named
+    (docs/algorithm.md, "Bad input data"). Keys missing from older counts.json read as 0."""
     notes = []
     if counts.get("rows_dropped_empty"):
         notes.append(f"{counts['rows_dropped_empty']} empty questions dropped")
+    if counts.get("rows_dropped_unknown_db"):
+        ids = list(counts.get("unknown_db_ids", []))
+        more = counts.get("classes_unknown_db", len(ids)) - len(ids)
+        named = ", ".join(ids) + (f" and {more} more" if more > 0 else "")
+        notes.append(
+            f"{counts['rows_dropped_unknown_db']} questions dropped: their db_id has no schema "
+            f"in tables.json ({named})"
+        )
     ds = config["datasets"][name]
     notes.append(
         f"{counts['classes']} of {counts['classes_raw']} classes have at least "
         f"{ds['min_questions_per_class']} questions; {counts['rows']} of {counts['rows_raw']} "
         f"rows kept"
     )
+    if counts.get("classes_dropped_small"):
+        n_small = counts["classes_dropped_small"]
+        notes.append(
+            f"{n_small} {'class' if n_small == 1 else 'classes'} with fewer than "
+            f"{ds['min_questions_per_class']} questions dropped "
+            f"({counts.get('rows_dropped_small_class', 0)} rows)"
+        )
+    if counts.get("rows_dropped_max_per_class"):
+        notes.append(
+            f"{counts['rows_dropped_max_per_class']} rows left out by max_questions_per_class="
+            f"{ds.get('max_questions_per_class')}"
+        )
+    if counts.get("rows_duplicate_text"):
+        n_dup = counts["rows_duplicate_text"]
+        notes.append(
+            f"{n_dup} {'question repeats' if n_dup == 1 else 'questions repeat'} an earlier "
+            "question of the same database word for word; kept, as in the source data"
+        )
     return {
         "name": name,
         "n_classes": counts["classes"],
@@ -203,6 +232,17 @@ def build_report(config: dict[str, Any], inputs: dict[str, Any], template: str, 
         section = comparison_section(inputs)
         tables += section["tables"]
         figures += section["figures"]
+    regions = pd.concat([failure_regions(df) for df in frames.values()], ignore_index=True)
+    if not regions.empty:
+        tables.append(
+            {
+                "title": "Failed candidates by region of the search space",
+                "caption": "Failures grouped by dataset, model, optimizer, learning-rate decade "
+                "and error class, most first; 'Of evaluated': candidates of that model on that "
+                "dataset. The list of every failure follows below.",
+                "html": table_html(regions),
+            }
+        )
     failed = []
     for name, df in frames.items():
         for _, row in df[df["status"] == "failed"].iterrows():

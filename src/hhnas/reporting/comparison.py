@@ -378,6 +378,26 @@ def plot_best_so_far(
     write_bytes(out_svg, svg.getvalue())
 
 
+ZOOM_MARGIN = 3.0  # percentage points below the lowest final mean shown
+
+
+def _zoom(ax: Any, curves: dict[str, np.ndarray], base: list[dict[str, Any]]) -> list[str]:
+    """Strategies usually end within a few points of each other: a 0-100 % axis would hide
+    exactly the differences the figure is for. The y axis starts a few points below the lowest
+    final mean; what lies below it is named in a note instead of squashing the rest."""
+    finals = [
+        float(np.nanmean(arr[:, -1])) for arr in curves.values() if not np.isnan(arr[:, -1]).all()
+    ]
+    if not finals:
+        return []
+    lo = max(0.0, min(finals) - ZOOM_MARGIN)
+    hi = min(100.0, max(finals + [b["val_acc"] * 100.0 for b in base]) + 1.0)
+    ax.set_ylim(lo, hi)
+    below = [f"{b['name']} ({b['val_acc'] * 100:.1f} %)" for b in base if b["val_acc"] * 100 < lo]
+    note = f"y axis from {lo:.1f} %: earlier iterations below it run off the bottom"
+    return [note + (f"; baselines below it: {', '.join(below)}" if below else "")]
+
+
 def _draw(
     curves: dict[str, np.ndarray], base: list[dict[str, Any]], notes: list[str], title: str
 ) -> Figure:
@@ -395,6 +415,7 @@ def _draw(
     for j, b in enumerate(base):
         color = _PALETTE[(len(curves) + j) % len(_PALETTE)]
         ax.axhline(b["val_acc"] * 100.0, color=color, ls="--", label=f"{b['name']} (baseline)")
+    notes = notes + _zoom(ax, curves, base)
     ax.set_title(title)
     ax.set_xlabel("Search iteration")
     ax.set_ylabel("Best-so-far validation accuracy (%)")

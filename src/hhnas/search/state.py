@@ -10,7 +10,24 @@ from typing import Any
 from hhnas.io import read_json, write_json
 
 FORMAT = "hhnas-search-state"
-VERSION = 1
+VERSION = 2
+
+
+def body_hash(state: dict[str, Any]) -> str:
+    """Checksum of the strategy's state: a hand-edited or damaged body no longer matches it."""
+    blob = json.dumps(state, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def file_fingerprint(*paths: str | os.PathLike) -> str:
+    """Content hash of the dataset files a search trains on (a re-made split changes it)."""
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
 
 
 def config_hash(*sections: Any) -> str:
@@ -27,6 +44,7 @@ def save_state(
     cfg_hash: str,
     dataset: str,
     experiment: int,
+    fingerprint: str = "",
 ) -> None:
     write_json(
         path,
@@ -36,8 +54,10 @@ def save_state(
             "strategy": strategy,
             "config_hash": cfg_hash,
             "dataset": dataset,
+            "dataset_fingerprint": fingerprint,
             "experiment": experiment,
             "iteration": state["iteration"],
+            "state_sha256": body_hash(state),
             "state": state,
         },
     )
@@ -51,6 +71,7 @@ def load_state(
     dataset: str,
     experiment: int,
     iteration: int,
+    fingerprint: str = "",
 ) -> dict[str, Any]:
     """Read a state file and refuse one that belongs to another run, naming the fix."""
     doc = read_json(path)
@@ -66,12 +87,16 @@ def load_state(
         "strategy": strategy,
         "config_hash": cfg_hash,
         "dataset": dataset,
+        "dataset_fingerprint": fingerprint,
         "experiment": experiment,
         "iteration": iteration,
     }
     for key, want in expected.items():
         if doc.get(key) != want:
-            what = "the config changed since" if key == "config_hash" else f"{key} differs"
+            what = {
+                "config_hash": "the config changed since",
+                "dataset_fingerprint": "the dataset files were re-made or changed since",
+            }.get(key, f"{key} differs")
             raise ValueError(
                 f"{path}: {key} is {doc.get(key)!r}, expected {want!r} ({what} this state was "
                 f"written); {restart}, or restore the config it was run with"
@@ -79,4 +104,9 @@ def load_state(
     state = doc.get("state")
     if not isinstance(state, dict) or state.get("iteration") != iteration:
         raise ValueError(f"{path}: state body is damaged; {restart}")
+    if doc.get("state_sha256") != body_hash(state):
+        raise ValueError(
+            f"{path}: the state body does not match its checksum (edited by hand or damaged); "
+            f"{restart}, or delete this file to recompute it from the one before"
+        )
     return state

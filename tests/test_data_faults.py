@@ -1,0 +1,326 @@
+"""Bad input data: each case has one documented rule (docs/algorithm.md, "Bad input data").
+
+Either the rows are dropped and counted in counts.json (and named in the report's dataset notes)
+or a DataError / ValueError names the file, the line, what is wrong and the fix. Every test writes
+small files under tmp_path and asserts the exact outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from hhnas.data.loaders import DataError, load_csv
+from hhnas.data.prepare import build_dataset
+from hhnas.data.split import min_class_size, part_sizes
+from hhnas.reporting.build import _dataset_entry
+
+SPLIT = {"train": 0.7, "val": 0.15, "test": 0.15}
+
+
+def _q(question, db_id: str, split: str = "train_spider") -> str:
+    return json.dumps({"question": question, "db_id": db_id, "split": split})
+
+
+def _table(db_id: str) -> dict:
+    return {
+        "db_id": db_id,
+        "table_names": [f"{db_id} table"],
+        "column_names": [[-1, "*"], [0, "name"]],
+    }
+
+
+def _spider(
+    tmp_path: Path, lines: list[str], dbs: tuple[str, ...] = ("alpha", "beta", "gamma")
+) -> Path:
+    (tmp_path / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "tables.json").write_text(json.dumps([_table(d) for d in dbs]), encoding="utf-8")
+    return tmp_path
+
+
+def _good(n: int = 4, dbs: tuple[str, ...] = ("alpha", "beta", "gamma")) -> list[str]:
+    """n distinct questions per database."""
+    return [_q(f"question {i} about {d}", d) for d in dbs for i in range(n)]
+
+
+def _build(root: Path, min_pc: int = 4, split: dict | None = None, **ds) -> dict:
+    ds_cfg = {"format": "spider", "splits": ["train_spider"], "min_questions_per_class": min_pc}
+    ds_cfg.update(ds)
+    data_cfg = {"spider_dir": str(root), "split_seed": 0, "split": split or SPLIT}
+    return build_dataset("toy", ds_cfg, data_cfg)
+
+
+def _entry_notes(counts: dict, min_pc: int = 4) -> list[str]:
+    config = {"datasets": {"toy": {"min_questions_per_class": min_pc}}}
+    return _dataset_entry("toy", counts, config)["notes"]
+
+
+def _accounted(c: dict) -> int:
+    return (
+        c["rows_dropped_empty"]
+        + c["rows_dropped_unknown_db"]
+        + c["rows_dropped_small_class"]
+        + c["rows_dropped_max_per_class"]
+        + c["rows"]
+    )
+
+
+# ------------------------------------------------------------------ 1. empty questions
+
+
+def test_empty_questions_are_dropped_and_counted(tmp_path: Path) -> None:
+    lines = _good() + [_q("", "alpha"), _q("   \t", "beta")]
+    built = _build(_spider(tmp_path, lines))
+    c = built["counts"]
+    assert c["rows_raw"] == 14
+    assert c["rows_dropped_empty"] == 2
+    assert c["rows"] == 12
+    assert _accounted(c) == 14
+    assert all(r["text"].strip() for r in built["records"])
+    assert "2 empty questions dropped" in _entry_notes(c)
+
+
+# ------------------------------------------------------------------ 2. malformed questions.jsonl
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "expected"),
+    [
+        ("[1, 2]", "expected a JSON object"),
+        ('"just a string"', "expected a JSON object"),
+        (json.dumps({"db_id": "alpha", "split": "train_spider"}), "missing key `question`"),
+        (json.dumps({"question": "q?", "split": "train_spider"}), "missing key `db_id`"),
+        (json.dumps({"question": "q?", "db_id": "alpha"}), "missing key `split`"),
+        (_q(None, "alpha"), "key `question` is NoneType null, not a string"),
+        (_q(42, "alpha"), "key `question` is int 42, not a string"),
+        ('{"question": "q?", "db_id": ', "not valid JSON"),
+    ],
+)
+def test_malformed_question_line_names_file_line_and_key(
+    tmp_path: Path, bad_line: str, expected: str
+) -> None:
+    lines = _good()
+    lines.insert(2, bad_line)  # line 3 of the file
+    root = _spider(tmp_path, lines)
+    with pytest.raises(DataError) as info:
+        _build(root)
+    msg = str(info.value)
+    assert f"{root / 'questions.jsonl'}:3: " in msg
+    assert expected in msg
+
+
+# ------------------------------------------------------------------ 3. unknown db_id, bad tables
+
+
+def test_unknown_db_id_is_dropped_counted_and_named(tmp_path: Path) -> None:
+    lines = _good() + [_q("q1", "ghost"), _q("q2", "zombie"), _q("q3", "ghost")]
+    built = _build(_spider(tmp_path, lines))
+    c = built["counts"]
+    assert c["rows_dropped_unknown_db"] == 3
+    assert c["classes_unknown_db"] == 2
+    assert c["unknown_db_ids"] == ["ghost", "zombie"]
+    assert c["classes_raw"] == 3
+    assert c["rows"] == 12
+    assert _accounted(c) == c["rows_raw"] == 15
+    assert built["classes"]["classes"] == ["alpha", "beta", "gamma"]
+    assert None not in built["classes"]["schemas"]
+    assert (
+        "3 questions dropped: their db_id has no schema in tables.json (ghost, zombie)"
+        in _entry_notes(c)
+    )
+
+
+def test_many_unknown_db_ids_name_the_first_five(tmp_path: Path) -> None:
+    ghosts = [f"ghost{i}" for i in range(7)]
+    built = _build(_spider(tmp_path, _good() + [_q("q", g) for g in ghosts]))
+    c = built["counts"]
+    assert c["rows_dropped_unknown_db"] == 7
+    assert c["unknown_db_ids"] == ghosts[:5]
+    assert any(
+        n.endswith("(ghost0, ghost1, ghost2, ghost3, ghost4 and 2 more)") for n in _entry_notes(c)
+    )
+
+
+@pytest.mark.parametrize("key", ["table_names", "column_names"])
+def test_tables_entry_without_schema_key_names_db_and_key(tmp_path: Path, key: str) -> None:
+    root = _spider(tmp_path, _good())
+    tables = [_table(d) for d in ("alpha", "beta", "gamma")]
+    del tables[1][key]
+    (root / "tables.json").write_text(json.dumps(tables), encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        _build(root)
+    msg = str(info.value)
+    assert str(root / "tables.json") in msg
+    assert "db_id 'beta'" in msg
+    assert f"`{key}`" in msg
+
+
+# ------------------------------------------------------------------ 4. non-UTF-8 bytes
+
+
+@pytest.mark.parametrize("target", ["questions.jsonl", "tables.json", "data.csv"])
+def test_non_utf8_bytes_name_file_line_offset_and_fix(tmp_path: Path, target: str) -> None:
+    root = _spider(tmp_path, _good())
+    if target == "data.csv":
+        path = root / "data.csv"
+        body = b"text,label\nhello,a\n" + "caf\xe9 menu,b\n".encode("latin1")
+        ds = {"format": "csv", "path": str(path)}
+    elif target == "questions.jsonl":
+        path = root / target
+        lines = _good()
+        body = ("\n".join(lines[:2]) + "\n").encode() + (
+            '{"question": "caf\xe9?", "db_id": "alpha", "split": "train_spider"}'.encode("latin1")
+        )
+        ds = {}
+    else:
+        path = root / target
+        # Pretty-printed: the bad byte sits on line 3.
+        body = b'[\n {"db_id": "alpha",\n  "table_names": ["caf\xe9"],\n  "column_names": []}\n]'
+        ds = {}
+    path.write_bytes(body)
+    offset = body.index(b"\xe9")
+    with pytest.raises(DataError) as info:
+        _build(root, **ds)
+    msg = str(info.value)
+    assert f"{path}:3: not UTF-8 (byte 0xe9 at byte offset {offset})" in msg
+    assert f"iconv -f latin1 -t utf-8 {target} > {target}.utf8" in msg
+
+
+# ------------------------------------------------------------------ 5. small classes, split sizes
+
+
+def test_small_classes_are_dropped_and_counted(tmp_path: Path) -> None:
+    lines = _good(6, ("alpha", "beta")) + _good(3, ("gamma",)) + _good(1, ("delta",))
+    dbs = ("alpha", "beta", "gamma", "delta")
+    built = _build(_spider(tmp_path, lines, dbs), min_pc=5)
+    c = built["counts"]
+    assert c["classes_raw"] == 4
+    assert c["classes_dropped_small"] == 2
+    assert c["rows_dropped_small_class"] == 4
+    assert c["classes"] == 2
+    assert c["rows"] == 12
+    assert _accounted(c) == c["rows_raw"] == 16
+    assert "2 classes with fewer than 5 questions dropped (4 rows)" in _entry_notes(c, 5)
+    # Every kept class has a row in each part.
+    parts = {(r["label"], r["split"]) for r in built["records"]}
+    assert parts == {(y, s) for y in (0, 1) for s in ("train", "val", "test")}
+
+
+def test_min_questions_too_small_for_split_names_key_and_smallest_value(tmp_path: Path) -> None:
+    root = _spider(tmp_path, _good(3, ("alpha",)) + _good(4, ("beta", "gamma")))
+    with pytest.raises(ValueError) as info:
+        _build(root, min_pc=3)  # a class of 3 rows would get round(0.45) = 0 val rows
+    msg = str(info.value)
+    assert "datasets.toy.min_questions_per_class=3 is too small" in msg
+    assert "(train, val, test) = (3, 0, 0)" in msg
+    assert msg.endswith("Set datasets.toy.min_questions_per_class to at least 4")
+    # The value the message suggests works: every kept class is in every part.
+    built = _build(root, min_pc=4)
+    assert built["counts"]["classes_dropped_small"] == 1
+    parts = {(r["label"], r["split"]) for r in built["records"]}
+    assert parts == {(y, s) for y in (0, 1) for s in ("train", "val", "test")}
+
+
+def test_max_questions_too_small_for_split_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"datasets\.toy\.max_questions_per_class=3 .* at least 4"):
+        _build(_spider(tmp_path, _good(6)), min_pc=5, max_questions_per_class=3)
+
+
+@pytest.mark.parametrize(
+    ("val", "test", "expected"), [(0.15, 0.15, 4), (0.1, 0.1, 6), (0.45, 0.45, 9), (0.2, 0.1, 6)]
+)
+def test_min_class_size_is_smallest_size_from_which_every_part_is_filled(
+    val: float, test: float, expected: int
+) -> None:
+    fractions = {"train": 1 - val - test, "val": val, "test": test}
+    assert min_class_size(fractions) == expected
+    assert min(part_sizes(expected - 1, fractions)) == 0
+    assert all(min(part_sizes(n, fractions)) >= 1 for n in range(expected, 500))
+
+
+def test_split_fractions_leaving_no_train_row_are_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"data\.split: val=0\.5 and test=0\.5 .* val \+ test < 1"):
+        _build(_spider(tmp_path, _good()), split={"train": 0.1, "val": 0.5, "test": 0.5})
+
+
+# ------------------------------------------------------------------ 6. duplicates
+
+
+def test_duplicate_csv_id_names_file_id_and_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("qid,text,label\nq1,hello,a\nq2,bye,b\n\nq1,again,a\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_csv(path, "text", "label", id_column="qid")
+    assert str(info.value) == (
+        f"{path}:5: duplicate id 'q1' in column 'qid', first on line 2; give each row its own id "
+        "or remove the repeated row"
+    )
+    # Without id_column the same file loads (ids are only checked when named).
+    assert len(load_csv(path, "text", "label")) == 3
+
+
+def test_spider_duplicate_questions_are_kept_and_counted(tmp_path: Path) -> None:
+    dup = _q("How many singers are there?", "alpha")
+    lines = _good() + [dup, dup, _q("How many singers are there? ", "alpha")]
+    lines += [_q("How many singers are there?", "beta")]  # other database: not a duplicate
+    c = _build(_spider(tmp_path, lines))["counts"]
+    assert c["rows"] == 16
+    assert c["rows_duplicate_text"] == 2
+    assert (
+        "2 questions repeat an earlier question of the same database word for word; kept, as in "
+        "the source data" in _entry_notes(c)
+    )
+
+
+# ------------------------------------------------------------------ 7. malformed CSV
+
+
+def test_empty_csv_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"{path}:1: empty file; expected a header")):
+        load_csv(path, "text", "label")
+
+
+def test_csv_row_with_too_few_fields_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    # The quoted field spans lines 2-3, so the short row starts on line 4.
+    path.write_text('text,label\n"two\nlines",a\nno label here\nok,b\n', encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_csv(path, "text", "label")
+    assert str(info.value).startswith(f"{path}:4: 1 field(s), the header has 2; quote fields")
+
+
+def test_csv_row_with_too_many_fields_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("text,label\nhello, world,a\n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"{path}:2: 3 field(s), the header has 2")):
+        load_csv(path, "text", "label")
+
+
+def test_csv_missing_column_names_file_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("question,label\nhello,a\n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"{path}:1: missing column(s) ['text']")):
+        load_csv(path, "text", "label")
+
+
+def test_csv_empty_label_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("text,label\nhello,a\nbye, \n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"{path}:3: empty label in column 'label'")):
+        load_csv(path, "text", "label")
+
+
+def test_good_csv_with_bom_and_ids_builds(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    rows = [f"id{c}{i},question {i} for {c},{c}" for c in "ab" for i in range(4)]
+    path.write_bytes(b"\xef\xbb\xbf" + ("id,text,label\n" + "\n".join(rows) + "\n").encode())
+    ds_cfg = {"format": "csv", "path": str(path), "min_questions_per_class": 4, "id_column": "id"}
+    built = build_dataset("toy", ds_cfg, {"spider_dir": "", "split_seed": 0, "split": SPLIT})
+    assert built["classes"]["classes"] == ["a", "b"]
+    assert built["counts"]["rows"] == 8
+    assert built["counts"]["rows_dropped_unknown_db"] == 0  # no schemas to check for CSV
