@@ -25,6 +25,8 @@ class HHNASStrategy(SearchStrategy):
     mutated by how much the child beat the running average accuracy."""
 
     name = "hhnas"
+    # random-mutation turns this off: the same operator without the Q-table/moment updates.
+    learns = True
 
     def initial_state(self, seed: int) -> dict[str, Any]:
         space, var_init = self.space, float(self.cfg["var_init"])
@@ -65,7 +67,8 @@ class HHNASStrategy(SearchStrategy):
         state = copy_state(state)
         avg = reward_baseline(state["accuracies"], accuracy)
         reward = accuracy - avg
-        self._learn(state, candidate, accuracy, avg, reward)
+        if self.learns:
+            self._learn(state, candidate, accuracy, avg, reward)
         return record(state, candidate, accuracy, reward, self.cfg["parent"])
 
     def _learn(

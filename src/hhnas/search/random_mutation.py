@@ -3,8 +3,6 @@ never change."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from hhnas.search.hhnas_am import HHNASStrategy
 
 
@@ -14,13 +12,4 @@ class RandomMutationStrategy(HHNASStrategy):
     over this strategy is due to the adaptive part. Parent choice and rewards are as in HHNAS."""
 
     name = "random-mutation"
-
-    def _learn(
-        self,
-        state: dict[str, Any],
-        candidate: dict[str, Any],
-        accuracy: float,
-        avg: float,
-        reward: float,
-    ) -> None:
-        return None
+    learns = False
