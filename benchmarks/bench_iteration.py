@@ -1,8 +1,9 @@
 """Time the pieces of one quick-profile search iteration on cached features.
 
 Run after `make run` (it reads results/<dataset>/ features):
-    .venv/bin/python benchmarks/bench_iteration.py [--dataset spider] [--repeats 3]
-Prints the import, feature-loading and training seconds for Models 1-4 with default parameters.
+    .venv/bin/python benchmarks/bench_iteration.py [--dataset spider] [--repeats 3] [--large]
+Prints the import, feature-loading and training seconds for Models 1-4 with default parameters;
+``--large`` adds Model 4 with the space's largest layers (layer_size1 1024, layer_size2 512).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+MACROS = ([1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1])
 
 
 def main() -> None:
@@ -21,6 +23,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="spider")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
+    ap.add_argument("--large", action="store_true", help="also time the largest Model 4")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -53,15 +56,19 @@ def main() -> None:
     print(f"import torch + hhnas: {t_import:.2f} s; load cached features: {t_load:.2f} s")
     params = space_from_config(cfg["search"]).initial
     epochs = cfg["training"]["epochs"]
-    for model, macro in ((1, [1, 0, 0]), (2, [1, 1, 0]), (3, [1, 0, 1]), (4, [1, 1, 1])):
+    models = [(f"Model {m}", macro, params) for m, macro in enumerate(MACROS, start=1)]
+    if args.large:
+        large = {**params, "layer_size1": 1024, "layer_size2": 512}
+        models.append(("Model 4 (1024/512)", MACROS[-1], large))
+    for name, macro, candidate in models:
         times, accs = [], []
         for r in range(args.repeats):
-            res = train_candidate(macro, params, fs, cfg["training"], seed=r)
+            res = train_candidate(macro, candidate, fs, cfg["training"], seed=r)
             times.append(res["seconds"])
             accs.append(res["val_acc"])
         per_epoch = min(times) / epochs
         print(
-            f"Model {model}: {min(times):.2f} s per candidate ({epochs} epochs, "
+            f"{name}: {min(times):.2f} s per candidate ({epochs} epochs, "
             f"{per_epoch * 1000:.0f} ms/epoch, best of {args.repeats}); "
             f"val acc {np.mean(accs) * 100:.2f} %"
         )

@@ -4,14 +4,21 @@ Why not torch.optim: the first ``step()`` of any torch.optim optimizer imports `
 about one second of CPU. A quick-profile search iteration is its own process and trains for one
 to four seconds, so that import alone was a fifth of the run's 400 jobs. These classes apply
 the same update rules as torch.optim's defaults (non-AMSGrad AdamW, SGD without dampening or
-Nesterov, RMSprop neither centred nor with momentum) with the same ``_foreach`` kernels;
-``tests/test_training.py`` compares them with torch.optim step by step. The fine-tuning mode
-uses torch.optim itself, where a second per candidate does not matter.
+Nesterov, RMSprop neither centred nor with momentum); ``tests/test_training.py`` and
+``tests/test_training_speed_equivalence.py`` compare them with torch.optim step by step. The
+fine-tuning mode uses torch.optim itself, where a second per candidate does not matter.
+
+Each step is one call of torch's fused kernels (``torch._fused_adamw_``, ``torch._fused_sgd_``,
+plain aten ops that import nothing), which read and write every tensor once instead of once per
+``_foreach`` pass. RMSprop has no fused kernel of its own and runs on the Adam one (see
+``LightRMSprop``). One CPU thread, CPU time per step with the parameters of Model 4 and default
+parameters (0.35 M): AdamW 0.62 -> 0.18 ms, SGD 0.23 -> 0.07 ms, RMSprop 0.51 -> 0.17 ms; with
+layers 1024/512 (2.7 M): AdamW 6.3 -> 1.6 ms, SGD 3.0 -> 1.1 ms, RMSprop 5.5 -> 1.6 ms, which
+had been 15-20 % of that candidate's training time.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
@@ -49,56 +56,99 @@ class LightOptimizer:
 
 
 class LightAdamW(LightOptimizer):
-    def __init__(self, params, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, params, lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8
+    ):
         super().__init__(params, lr, weight_decay)
-        self.b1, self.b2, self.eps = betas[0], betas[1], eps
+        self.b1, self.b2, self.eps = float(betas[0]), float(betas[1]), float(eps)
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
+        # The kernel reads the step count (for the bias corrections) from a tensor per
+        # parameter; all parameters share one step, so the list repeats one tensor.
+        device = self.params[0].device if self.params else None
+        self._step = torch.zeros((), dtype=torch.float32, device=device)
+        self._steps = [self._step] * len(self.params)
 
     def _update(self, params, grads):  # type: ignore[no-untyped-def]
-        lr, t = self.lr, self.steps
-        if self.weight_decay:
-            torch._foreach_mul_(params, 1.0 - lr * self.weight_decay)
-        torch._foreach_lerp_(self.m, grads, 1.0 - self.b1)
-        torch._foreach_mul_(self.v, self.b2)
-        torch._foreach_addcmul_(self.v, grads, grads, 1.0 - self.b2)
-        step_size = lr / (1.0 - self.b1**t)
-        denom = torch._foreach_sqrt(self.v)
-        torch._foreach_div_(denom, math.sqrt(1.0 - self.b2**t))
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(params, self.m, denom, -step_size)
+        self._step.fill_(self.steps)
+        torch._fused_adamw_(
+            params,
+            grads,
+            self.m,
+            self.v,
+            [],
+            self._steps,
+            lr=self.lr,
+            beta1=self.b1,
+            beta2=self.b2,
+            weight_decay=self.weight_decay,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+        )
 
 
 class LightSGD(LightOptimizer):
-    def __init__(self, params, lr, weight_decay, momentum):  # type: ignore[no-untyped-def]
+    def __init__(self, params, lr: float, weight_decay: float, momentum: float):  # type: ignore[no-untyped-def]
         super().__init__(params, lr, weight_decay)
         self.momentum = float(momentum)
-        self.buf: list[torch.Tensor] | None = None
+        self.buf = [torch.empty_like(p) for p in self.params] if self.momentum else []
 
     def _update(self, params, grads):  # type: ignore[no-untyped-def]
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
-        if self.momentum:
-            if self.buf is None:
-                self.buf = [g.clone() for g in grads]
-            else:
-                torch._foreach_mul_(self.buf, self.momentum)
-                torch._foreach_add_(self.buf, grads)
-            grads = self.buf
-        torch._foreach_add_(params, grads, alpha=-self.lr)
+        # is_first_step: the kernel sets each momentum buffer to the gradient, as torch.optim.
+        torch._fused_sgd_(
+            params,
+            grads,
+            self.buf,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            lr=self.lr,
+            dampening=0.0,
+            nesterov=False,
+            maximize=False,
+            is_first_step=self.steps == 1,
+        )
 
 
 class LightRMSprop(LightOptimizer):
-    def __init__(self, params, lr, weight_decay, alpha=0.99, eps=1e-8):  # type: ignore[no-untyped-def]
+    """RMSprop as Adam with beta1 = 0, beta2 = alpha and no bias correction.
+
+    With beta1 = 0 Adam's first moment is the (weight-decayed) gradient itself; its second
+    moment is RMSprop's square average; Adam (not AdamW) adds weight decay to the gradient as
+    RMSprop does. The bias corrections 1 - beta^t are switched off by a step count so large that
+    beta^t underflows to 0 in double precision, leaving exactly
+    ``p -= lr * g / (sqrt(square_avg) + eps)``. One fused pass instead of six ``_foreach`` ones.
+    """
+
+    # alpha^t < 2^-53 for any alpha <= 0.99999 (and 0^t = 0): the corrections are exactly 1.
+    _NO_BIAS_CORRECTION_STEP = float(2**40)
+
+    def __init__(  # type: ignore[no-untyped-def]
+        self, params, lr: float, weight_decay: float, alpha: float = 0.99, eps: float = 1e-8
+    ):
         super().__init__(params, lr, weight_decay)
-        self.alpha, self.eps = alpha, eps
+        if not 0.0 <= alpha <= 0.99999:
+            raise ValueError(f"LightRMSprop needs 0 <= alpha <= 0.99999, got {alpha}")
+        self.alpha, self.eps = float(alpha), float(eps)
+        self.grad_copy = [torch.zeros_like(p) for p in self.params]  # Adam's first moment
         self.sq = [torch.zeros_like(p) for p in self.params]
+        device = self.params[0].device if self.params else None
+        step = torch.full((), self._NO_BIAS_CORRECTION_STEP, dtype=torch.float32, device=device)
+        self._steps = [step] * len(self.params)
 
     def _update(self, params, grads):  # type: ignore[no-untyped-def]
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
-        torch._foreach_mul_(self.sq, self.alpha)
-        torch._foreach_addcmul_(self.sq, grads, grads, 1.0 - self.alpha)
-        avg = torch._foreach_sqrt(self.sq)
-        torch._foreach_add_(avg, self.eps)
-        torch._foreach_addcdiv_(params, grads, avg, -self.lr)
+        torch._fused_adam_(
+            params,
+            grads,
+            self.grad_copy,
+            self.sq,
+            [],
+            self._steps,
+            lr=self.lr,
+            beta1=0.0,
+            beta2=self.alpha,
+            weight_decay=self.weight_decay,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+        )
