@@ -173,6 +173,19 @@ def test_candidate_learns_and_records_every_epoch(toy_features) -> None:
     assert res["val_acc"] == max(e["val_acc"] for e in res["epochs"])
 
 
+def test_test_split_is_scored_only_where_validation_improves(toy_features) -> None:
+    cfg = {**TRAIN_CFG, "epochs": 8}
+    res = train_candidate([1, 1, 1], {**PARAMS, "learning_rate": 0.3}, toy_features, cfg, 1)
+    best_so_far = -1.0
+    improved = []
+    for e in res["epochs"]:
+        improved.append(e["val_acc"] > best_so_far)
+        assert (e["test_acc"] is not None) == improved[-1], e
+        best_so_far = max(best_so_far, e["val_acc"])
+    assert improved[0] and not all(improved)  # the case this test is about happened
+    assert res["test_acc"] == res["epochs"][res["best_epoch"] - 1]["test_acc"] is not None
+
+
 def test_candidate_is_deterministic_for_a_seed(toy_features) -> None:
     a = train_candidate([1, 1, 1], PARAMS, toy_features, TRAIN_CFG, seed=3)
     b = train_candidate([1, 1, 1], PARAMS, toy_features, TRAIN_CFG, seed=3)

@@ -1,0 +1,347 @@
+"""A warm worker for short jobs: a resident process that has imported torch once and forks a
+child for each job, so a quick-profile search iteration does not spend most of its time starting
+Python and importing torch (1.5 s of CPU per job on the 2-core machine; a quick candidate trains
+in 1-4 s).
+
+The job's adapter (scripts/*.py) calls :func:`run_job`. With the worker enabled it connects to a
+Unix socket private to this user, this Python and this source tree; the server forks, the child
+takes over the job's stdout/stderr (passed as file descriptors), working directory and
+environment, runs the job function and exits; the adapter returns the child's exit status. When
+no server is running, the adapter starts one in the background and runs its own job in-process,
+so nothing ever waits for a server. A child starts from the server's state, which is a freshly
+imported torch/NumPy and nothing else: the package's own modules are imported in each child, so
+an edit to the code is seen by the next job, and results are the same as without the worker
+(tests/test_warm_worker.py runs a workflow both ways and compares the files).
+
+Lifetime: the server exits after ``idle_seconds`` without a job. If the adapter dies (Snakemake
+killed or interrupted), the server kills the job's child; if the server dies, its children die
+with it (PR_SET_PDEATHSIG) and a waiting adapter says so and fails the job, which
+``--rerun-incomplete`` redoes. Disabled under SLURM (a daemon started inside one cluster job
+would be killed with that job's cgroup) and with ``HHNAS_WARM_WORKER=0``.
+
+This module imports nothing beyond the standard library: the adapter must stay cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+# Job names the server accepts, and the function each runs: a client can name a job, never code.
+JOBS: dict[str, str] = {
+    "search_iteration": "hhnas.jobs:search_iteration",
+    "selftest": "hhnas.warm_worker:selftest",
+}
+# What the server imports before it serves: the slow third-party imports of a search iteration
+# (optuna-tpe's SQLite study pulls in sqlalchemy and alembic: 0.4 s per job otherwise).
+PRELOAD = (
+    "numpy",
+    "torch",
+    "yaml",
+    "optuna",
+    "optuna.samplers",
+    "optuna.storages._rdb.storage",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.sqlite",
+    "alembic.command",
+    "alembic.migration",
+    "alembic.script",
+)
+SRC_DIR = Path(__file__).resolve().parents[1]
+HEADER = struct.Struct("!Q")
+STATUS = struct.Struct("!i")
+# sun_path is 108 bytes on Linux, the terminating NUL included.
+MAX_SOCKET_PATH = 108
+# Exit status of a job whose worker vanished before reporting (a server killed from outside).
+LOST = 75
+
+
+def enabled(settings: Mapping[str, Any] | None) -> bool:
+    """The ``execution.warm_worker`` setting, overridden by the environment where it cannot
+    work or the user says no."""
+    if os.environ.get("HHNAS_WARM_WORKER", "") == "0":
+        return False
+    if os.environ.get("SLURM_JOB_ID"):
+        return False
+    if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
+        return False
+    return bool((settings or {}).get("warm_worker", False))
+
+
+def socket_dir() -> Path:
+    """A directory only this user can enter (the socket runs jobs as this user)."""
+    base = os.environ.get("HHNAS_WORKER_DIR")
+    if base:
+        path = Path(base)
+    else:
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        root = Path(runtime) if runtime and os.path.isdir(runtime) else Path("/tmp")
+        path = root / f"hhnas-worker-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{path}: not a private directory of this user")
+    return path
+
+
+def server_key() -> str:
+    """One server per interpreter and source tree: a server holds the imports of one Python, and
+    its children import the package from the tree they were started for."""
+    ident = json.dumps([os.path.realpath(sys.executable), sys.version, str(SRC_DIR), PRELOAD])
+    return hashlib.sha256(ident.encode()).hexdigest()[:20]
+
+
+def run_job(job: str, payload: dict[str, Any], settings: Mapping[str, Any] | None = None) -> int:
+    """Run ``job`` with ``payload`` in the warm worker when enabled, else in this process;
+    return the exit status for the adapter to exit with."""
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r} (known: {', '.join(sorted(JOBS))})")
+    if not enabled(settings):
+        return run_local(job, payload)
+    try:
+        directory = socket_dir()
+    except OSError as exc:
+        print(f"hhnas: warm worker off ({exc}); running in this process", file=sys.stderr)
+        return run_local(job, payload)
+    path = directory / f"{server_key()}.sock"
+    if len(os.fsencode(path)) >= MAX_SOCKET_PATH:
+        print(f"hhnas: warm worker off ({path}: too long for a socket)", file=sys.stderr)
+        return run_local(job, payload)
+    try:
+        sock = _connect(path)
+    except OSError:
+        _start_server(path, float((settings or {}).get("warm_worker_idle_seconds", 60)))
+        return run_local(job, payload)
+    with sock:
+        return _request(sock, job, payload)
+
+
+def run_local(job: str, payload: dict[str, Any]) -> int:
+    """Run a job function in this process; its exit status (SystemExit) or 1 after a traceback."""
+    module, _, name = JOBS[job].partition(":")
+    func: Callable[[dict[str, Any]], None] = getattr(importlib.import_module(module), name)
+    try:
+        func(payload)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except BaseException:  # noqa: BLE001 - the adapter exits with a status, like a crashed script
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _connect(path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _request(sock: socket.socket, job: str, payload: dict[str, Any]) -> int:
+    message = json.dumps(
+        {"job": job, "payload": payload, "cwd": os.getcwd(), "env": dict(os.environ)}
+    ).encode()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    socket.send_fds(sock, [HEADER.pack(len(message))], [1, 2])
+    sock.sendall(message)
+    reply = _recv_exact(sock, STATUS.size)
+    if reply is None:
+        print(
+            "hhnas error: the warm worker serving this job stopped before the job ended; "
+            "re-run with --rerun-incomplete (HHNAS_WARM_WORKER=0 runs jobs without it)",
+            file=sys.stderr,
+        )
+        return LOST
+    return STATUS.unpack(reply)[0]
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _start_server(path: Path, idle_seconds: float) -> None:
+    """Start a server in its own session; it outlives this job and serves the next ones."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC_DIR), env.get("PYTHONPATH")]))
+    log = open(path.with_suffix(".log"), "ab")  # noqa: SIM115 - handed to the child
+    with log:
+        subprocess.Popen(
+            [sys.executable, "-m", "hhnas.warm_worker", str(path), str(idle_seconds)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+
+
+def serve(path: Path, idle_seconds: float) -> None:
+    """Bind ``path`` (unless another server holds it), import PRELOAD, fork a child per job."""
+    lock = open(path.with_suffix(".lock"), "w")  # noqa: SIM115 - held for the server's life
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another server for this key started first
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # a socket left by a server that was killed
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(16)
+    # Clients that connect now wait in the backlog; each would have paid these imports itself.
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    log(f"serving {path} (pid {os.getpid()}, idle exit after {idle_seconds:g} s)")
+    jobs: dict[int, socket.socket] = {}
+    last_busy = time.monotonic()
+    try:
+        while jobs or time.monotonic() - last_busy < idle_seconds:
+            ready, _, _ = select.select([listener, *jobs.values()], [], [], 0.5)
+            for sock in ready:
+                if sock is listener:
+                    conn, _ = listener.accept()
+                    pid = _fork_job(conn, [listener, lock, *jobs.values()])
+                    if pid is not None:
+                        jobs[pid] = conn
+                else:
+                    # The adapter went away (Snakemake killed or interrupted): so does its job.
+                    for pid, conn in list(jobs.items()):
+                        if conn is sock:
+                            with contextlib.suppress(ProcessLookupError):
+                                os.kill(pid, signal.SIGKILL)
+            _reap(jobs)
+            if jobs:
+                last_busy = time.monotonic()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        listener.close()
+        log("idle: exiting")
+
+
+def _reap(jobs: dict[int, socket.socket]) -> None:
+    for pid in list(jobs):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            continue
+        conn = jobs.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            conn.sendall(STATUS.pack(code if code >= 0 else 128 - code))
+        conn.close()
+
+
+def _fork_job(conn: socket.socket, inherited: list[Any]) -> int | None:
+    """Read one request and fork its child; None (and the connection closed) if it is bad."""
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        uid = struct.unpack("3i", creds)[1]
+        if uid != os.getuid():
+            raise PermissionError(f"a client of uid {uid} was refused")
+        header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 2)
+        if len(header) < HEADER.size or len(fds) != 2:
+            raise ValueError("malformed request")
+        body = _recv_exact(conn, HEADER.unpack(header)[0])
+        if body is None:
+            raise ValueError("truncated request")
+        request = json.loads(body)
+        if request.get("job") not in JOBS:
+            raise ValueError(f"unknown job {request.get('job')!r}")
+    except (OSError, ValueError) as exc:
+        log(f"refused a request: {exc}")
+        conn.close()
+        return None
+    pid = os.fork()
+    if pid:
+        for fd in fds:
+            os.close(fd)
+        log(f"job {request['job']}: child {pid}")
+        return pid
+    # The child: become the job.
+    code = 1
+    try:
+        # The listener, the lock and other jobs' connections belong to the server.
+        for obj in inherited:
+            obj.close()
+        _die_with_parent()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(fds[0], 1)
+        os.dup2(fds[1], 2)
+        for fd in (devnull, *fds):
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        code = run_local(request["job"], request["payload"])
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this child when the server exits, so no job outlives it."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {message}", flush=True)
+
+
+def selftest(payload: dict[str, Any]) -> None:
+    """A job for the tests: reports where it ran, writes to both streams, can sleep and fail."""
+    Path(payload["out"]).write_text(
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "ppid": os.getppid(),
+                "cwd": os.getcwd(),
+                "env": os.environ.get("HHNAS_SELFTEST", ""),
+                "torch_preloaded": "torch" in sys.modules,
+            }
+        )
+    )
+    print(f"stdout of {payload.get('tag', '')}", flush=True)
+    print(f"stderr of {payload.get('tag', '')}", file=sys.stderr, flush=True)
+    time.sleep(float(payload.get("sleep", 0)))
+    if payload.get("exit"):
+        raise SystemExit(int(payload["exit"]))
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), float(sys.argv[2]))
