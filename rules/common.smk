@@ -1,4 +1,5 @@
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP, find_parts
 from hhnas.data.prepare import check_class_size
 from hhnas.variants import comparison_variants, main_variant, variant_search
+from hhnas.jobs.worker import export_job_environment
 
 ABLATION_DIR = os.path.join(workflow.basedir, "config", "ablations")
 
@@ -120,6 +122,14 @@ VARIANT_SEARCH = {v: variant_search(config, v, ABLATION_DIR) for v in VARIANTS}
 
 _check_config()
 
+# How iteration jobs start (rules/search.smk): under conda or a container, that environment's
+# Python; else this one.
+export_job_environment(
+    "python" if workflow.deployment_settings.deployment_method else sys.executable,
+    os.path.join(workflow.basedir, "scripts", "run_job.py"),
+    config["execution"],
+)
+
 
 wildcard_constraints:
     dataset="|".join(config["run_datasets"]),
@@ -169,9 +179,43 @@ def iteration_inputs(wildcards):
     return inputs
 
 
-def iteration_search(wildcards):
-    """The variant's search config: the job's only view of which strategy/ablation it runs."""
-    return VARIANT_SEARCH[wildcards.variant]
+def iteration_priority(wildcards):
+    """Lower iterations first: the chains of all experiments and variants advance together, so
+    no single chain is left running alone at the end."""
+    return LAST_ITERATION - int(wildcards.iteration)
+
+
+def iteration_job(wildcards, input, output):
+    """Everything one iteration job reads, as the JSON its client takes (scripts/run_job.py): the
+    files, and the config sections that decide its outcome (those of its search's config hash;
+    the run length is left out, so raising search.iterations extends a finished search).
+    """
+    search = {
+        k: v
+        for k, v in VARIANT_SEARCH[wildcards.variant].items()
+        if k not in ("iterations", "experiments")
+    }
+    job_config = {
+        "search": search,
+        "training": config["training"],
+        "backbone": config["backbone"],
+        "llm": config["llm"],
+        "datasets": {wildcards.dataset: config["datasets"][wildcards.dataset]},
+        "data": {k: config["data"][k] for k in ("split", "split_seed")},
+    }
+    return json.dumps(
+        {
+            "config": job_config,
+            "dataset": wildcards.dataset,
+            "experiment": int(wildcards.experiment),
+            "iteration": int(wildcards.iteration),
+            "prev_state": input.get("state"),
+            "inputs": {k: v for k, v in input.items() if k != "state"},
+            "out_state": output.state,
+            "out_metrics": output.metrics,
+            "variant": wildcards.variant,
+        }
+    )
 
 
 def all_metrics(dataset, variant=MAIN):

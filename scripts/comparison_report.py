@@ -5,7 +5,7 @@ from pathlib import Path
 
 # Scripts run from a copy under .snakemake/; the package lives beside this directory.
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
-from hhnas.joblog import job_log  # noqa: E402
+from hhnas.jobs.log import job_log  # noqa: E402
 from hhnas.reporting.build import build_comparison_report  # noqa: E402
 
 sm = snakemake  # noqa: F821

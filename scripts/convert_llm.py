@@ -6,7 +6,7 @@ from pathlib import Path
 # Scripts run from a copy under .snakemake/; the package lives beside this directory.
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 from hhnas.features.llm import convert_gguf_to_safetensors, find_gguf  # noqa: E402
-from hhnas.joblog import job_log  # noqa: E402
+from hhnas.jobs.log import job_log  # noqa: E402
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 from hhnas.data.prepare import read_dataset  # noqa: E402
 from hhnas.features.llm import llm_features, make_provider  # noqa: E402
 from hhnas.io import read_json, write_npy  # noqa: E402
-from hhnas.joblog import job_log  # noqa: E402
+from hhnas.jobs.log import job_log  # noqa: E402
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

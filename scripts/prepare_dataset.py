@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 
 from hhnas.data.prepare import build_dataset, write_dataset  # noqa: E402
-from hhnas.joblog import job_log  # noqa: E402
+from hhnas.jobs.log import job_log  # noqa: E402
 
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):

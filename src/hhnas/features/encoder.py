@@ -130,14 +130,6 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return (x / np.maximum(norms, eps)).astype(np.float32)
 
 
-def token_lengths(tokenizer, texts: list[str], max_length: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """Truncated token count of each text (used only to order batches)."""
-    if not texts:
-        return []
-    enc = tokenizer(texts, truncation=True, max_length=max_length)
-    return [len(ids) for ids in enc["input_ids"]]
-
-
 def _pool(output, mask, pooling: str):  # type: ignore[no-untyped-def]
     hidden = output.last_hidden_state
     if pooling == "cls":
@@ -166,20 +158,20 @@ def encode_texts(
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
-    with torch_threads(threads), torch.no_grad():
+    with torch_threads(threads), torch.inference_mode():
         return _encode(tokenizer, model, texts, batch_size, max_length, pooling, progress)
 
 
 def _encode(tokenizer, model, texts, batch_size, max_length, pooling, progress):  # type: ignore[no-untyped-def]
-    lengths = token_lengths(tokenizer, texts, max_length)
+    if not texts:
+        return np.zeros((0, model.config.hidden_size), dtype=np.float32)
+    # Tokenised once; each batch is padded from these ids as the tokenizer pads a batch of texts.
+    enc_all = tokenizer(texts, truncation=True, max_length=max_length)
     out: np.ndarray | None = None
     meter = Progress("encoded", len(texts), progress)
-    for batch in length_batches(lengths, batch_size):
-        enc = tokenizer(
-            [texts[i] for i in batch],
-            padding=True,
-            truncation=True,
-            max_length=max_length,
+    for batch in length_batches([len(i) for i in enc_all["input_ids"]], batch_size):
+        enc = tokenizer.pad(
+            {key: [values[i] for i in batch] for key, values in enc_all.items()},
             return_tensors="pt",
         )
         pooled = _pool(model(**enc), enc["attention_mask"], pooling).float().numpy()
@@ -187,6 +179,4 @@ def _encode(tokenizer, model, texts, batch_size, max_length, pooling, progress):
             out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
         out[batch] = pooled
         meter.update(len(batch))
-    if out is None:
-        return np.zeros((0, model.config.hidden_size), dtype=np.float32)
     return l2_normalize(out)

@@ -17,11 +17,12 @@ and databases), then give it a ``provider`` value in :func:`make_provider`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +33,6 @@ from hhnas.features.encoder import (
     l2_normalize,
     length_batches,
     masked_mean,
-    token_lengths,
     torch_threads,
 )
 
@@ -177,7 +177,7 @@ class HFCausalLMProvider:
         threads: int | None = None,
         progress: bool = True,
     ) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         self.model_dir = model_dir
         self.batch_size, self.max_length = batch_size, max_length
@@ -185,9 +185,23 @@ class HFCausalLMProvider:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+        full = config.num_hidden_layers
+        self.layer = layer_index(layer, full)
+        if self.layer < full:
+            # Only the blocks up to the chosen layer are loaded: the others would be loaded and
+            # dropped (two thirds of SmolLM2-135M's weights at layer 10).
+            config.num_hidden_layers = self.layer
+            if getattr(config, "layer_types", None) is not None:
+                config.layer_types = config.layer_types[: self.layer]
         # AutoModel gives the decoder without the LM head, which we never need.
-        self.model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
-        self.layer = _truncate_to_layer(self.model, layer)
+        with _quiet_transformers():
+            self.model = AutoModel.from_pretrained(
+                model_dir, config=config, local_files_only=True
+            ).eval()
+        if self.layer < full:
+            # The final norm belongs to the last block's output only.
+            self.model.norm = torch_identity()
         self.name = f"hf-causal:{Path(model_dir).name}:layer{self.layer}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -195,41 +209,56 @@ class HFCausalLMProvider:
         import torch
 
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        lengths = token_lengths(self.tokenizer, texts, self.max_length)
+        if not texts:
+            return out
+        # Tokenised once; each batch is then padded from these ids exactly as the tokenizer
+        # pads a batch of texts (same side, same pad id, same mask).
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
         meter = Progress(f"llm-embedded ({self.name})", len(texts), self.progress)
-        with torch_threads(self.threads), torch.no_grad():
-            for batch in length_batches(lengths, self.batch_size):
-                out[batch] = self._embed_batch([texts[i] for i in batch])
+        with torch_threads(self.threads), torch.inference_mode():
+            for batch in length_batches([len(i) for i in ids], self.batch_size):
+                enc = self.tokenizer.pad(
+                    {"input_ids": [ids[i] for i in batch]}, return_tensors="pt"
+                )
+                out[batch] = self._embed_ids(enc["input_ids"], enc["attention_mask"])
                 meter.update(len(batch))
         return l2_normalize(out)
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
-        mask = enc["attention_mask"]
+    def _embed_ids(self, input_ids: Any, mask: Any) -> np.ndarray:
         # Explicit positions make left padding give the same result as right
         # padding (by default positions count pad tokens too).
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         hidden = self.model(
-            input_ids=enc["input_ids"], attention_mask=mask, position_ids=positions
+            input_ids=input_ids, attention_mask=mask, position_ids=positions
         ).last_hidden_state
         return masked_mean(hidden, mask).float().numpy()
 
 
-def _truncate_to_layer(model: Any, layer: int) -> int:
-    """Cut ``model`` so ``last_hidden_state`` is ``hidden_states[layer]``; return its index."""
+def torch_identity() -> Any:
     import torch
 
-    n_layers = len(model.layers)
+    return torch.nn.Identity()
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Loading fewer blocks than the checkpoint holds makes transformers list every unused
+    weight; that is the point here, not a problem."""
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+
+
+def layer_index(layer: int, n_layers: int) -> int:
+    """``llm.layer`` as an index of the ``hidden_states`` tuple of an ``n_layers`` model."""
     index = layer + n_layers + 1 if layer < 0 else layer
     if not 0 <= index <= n_layers:
         raise ValueError(f"llm.layer = {layer} is out of range for a {n_layers}-layer model")
-    if index < n_layers:
-        model.layers = model.layers[:index]
-        model.config.num_hidden_layers = index
-        # The final norm belongs to the last block's output only.
-        model.norm = torch.nn.Identity()
     return index
 
 

@@ -1,4 +1,4 @@
-"""The warm worker (hhnas.warm_worker): jobs forked from a resident process behave like jobs in
+"""The warm worker (hhnas.jobs.worker): jobs forked from a resident process behave like jobs in
 their own process (output, exit status, environment, working directory, results), and no job
 outlives the process that asked for it or the server that forked it."""
 
@@ -17,17 +17,21 @@ from pathlib import Path
 
 import pytest
 import yaml
+from worker_selftest import JOBS as SELFTEST
 
-from hhnas import warm_worker
+from hhnas.jobs import JOBS
+from hhnas.jobs import worker as warm_worker
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 CLIENT = """
 import json, sys
-sys.path.insert(0, {src!r})
-from hhnas.warm_worker import run_job
+sys.path[:0] = [{src!r}, {tests!r}]
+from hhnas.jobs.worker import run_job
+from worker_selftest import JOBS
 payload = json.loads(sys.argv[1])
 settings = {{"warm_worker": True, "warm_worker_idle_seconds": float(sys.argv[2])}}
-sys.exit(run_job("selftest", payload, settings))
+sys.exit(run_job("selftest", payload, settings, JOBS))
 """
 
 
@@ -63,11 +67,12 @@ def _client(
     cmd = [
         sys.executable,
         "-c",
-        CLIENT.format(src=str(ROOT / "src")),
+        CLIENT.format(src=str(ROOT / "src"), tests=str(TESTS)),
         json.dumps({"out": str(tmp / out), **payload}),
         str(idle),
     ]
-    full_env = {**os.environ, **(env or {})}
+    # The server the first client starts imports the self-test job from the tests directory.
+    full_env = {**os.environ, "PYTHONPATH": str(TESTS), **(env or {})}
     if wait:
         return subprocess.run(cmd, cwd=tmp, env=full_env, capture_output=True, text=True)
     return subprocess.Popen(cmd, cwd=tmp, env=full_env)
@@ -140,11 +145,12 @@ def test_a_killed_server_fails_the_waiting_job_and_leaves_no_orphan(tmp_path, so
         [
             sys.executable,
             "-c",
-            CLIENT.format(src=str(ROOT / "src")),
+            CLIENT.format(src=str(ROOT / "src"), tests=str(TESTS)),
             json.dumps({"out": str(tmp_path / "job.json"), "sleep": 60}),
             "30",
         ],
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(TESTS)},
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -168,7 +174,7 @@ def test_the_server_exits_when_idle_and_removes_its_socket(tmp_path, sockdir):
 
 def test_a_stale_socket_is_replaced(tmp_path, sockdir):
     sockdir.mkdir(mode=0o700)
-    stale = sockdir / f"{warm_worker.server_key()}.sock"
+    stale = sockdir / f"{warm_worker.server_key(SELFTEST)}.sock"
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(str(stale))
     dead.close()  # the file stays: as after a server killed with SIGKILL
@@ -196,7 +202,7 @@ def test_a_shared_socket_directory_is_refused(tmp_path, monkeypatch, capsys):
     shared.chmod(0o777)
     monkeypatch.setenv("HHNAS_WORKER_DIR", str(shared))
     out = tmp_path / "o.json"
-    code = warm_worker.run_job("selftest", {"out": str(out)}, {"warm_worker": True})
+    code = warm_worker.run_job("selftest", {"out": str(out)}, {"warm_worker": True}, SELFTEST)
     assert code == 0 and json.loads(out.read_text())["pid"] == os.getpid()
     assert "not a private directory" in capsys.readouterr().err
     assert not list(shared.glob("*.sock"))
@@ -205,6 +211,24 @@ def test_a_shared_socket_directory_is_refused(tmp_path, monkeypatch, capsys):
 def test_only_known_jobs_run():
     with pytest.raises(ValueError, match="unknown job 'rm'"):
         warm_worker.run_job("rm", {}, {"warm_worker": False})
+    # The package registers its own jobs only; a test job is the tests' own.
+    assert set(JOBS) == {"search_iteration"}
+
+
+def test_a_server_serves_only_the_registry_it_was_started_with(tmp_path, sockdir):
+    assert warm_worker.server_key(SELFTEST) != warm_worker.server_key(JOBS)
+    _client(tmp_path, "warm.json")
+    _served(sockdir)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(next(sockdir.glob("*.sock"))))
+    body = json.dumps(
+        {"job": "search_iteration", "payload": {}, "cwd": "/", "env": {}}
+    ).encode()
+    socket.send_fds(sock, [warm_worker.HEADER.pack(len(body))], [1, 2])
+    sock.sendall(body)
+    assert sock.recv(4) == b""
+    sock.close()
+    assert "unknown job 'search_iteration'" in next(sockdir.glob("*.log")).read_text()
 
 
 def test_the_server_refuses_unknown_jobs(tmp_path, sockdir):

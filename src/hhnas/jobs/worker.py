@@ -3,15 +3,15 @@ child for each job, so a quick-profile search iteration does not spend most of i
 Python and importing torch (1.5 s of CPU per job on the 2-core machine; a quick candidate trains
 in 1-4 s).
 
-The job's adapter (scripts/*.py) calls :func:`run_job`. With the worker enabled it connects to a
-Unix socket private to this user, this Python and this source tree; the server forks, the child
+A job's client (scripts/run_job.py) calls :func:`run_job`. With the worker enabled it connects to
+a Unix socket private to this user, this Python and this source tree; the server forks, the child
 takes over the job's stdout/stderr (passed as file descriptors), working directory and
 environment, runs the job function and exits; the adapter returns the child's exit status. When
 no server is running, the adapter starts one in the background and runs its own job in-process,
 so nothing ever waits for a server. A child starts from the server's state, which is a freshly
 imported torch/NumPy and nothing else: the package's own modules are imported in each child, so
 an edit to the code is seen by the next job, and results are the same as without the worker
-(tests/test_warm_worker.py runs a workflow both ways and compares the files).
+(tests/test_jobs_worker.py runs a workflow both ways and compares the files).
 
 Lifetime: the server exits after ``idle_seconds`` without a job. If the adapter dies (Snakemake
 killed or interrupted), the server kills the job's child; if the server dies, its children die
@@ -19,35 +19,26 @@ with it (PR_SET_PDEATHSIG) and a waiting adapter says so and fails the job, whic
 ``--rerun-incomplete`` redoes. Disabled under SLURM (a daemon started inside one cluster job
 would be killed with that job's cgroup) and with ``HHNAS_WARM_WORKER=0``.
 
-This module imports nothing beyond the standard library: the adapter must stay cheap.
+The client side imports five standard-library modules and nothing else (the rest is imported
+where the server or a child needs it): it runs once per job, on the machine's critical path.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import fcntl
-import hashlib
-import importlib
 import json
 import os
-import select
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import time
-import traceback
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
 
-# Job names the server accepts, and the function each runs: a client can name a job, never code.
-JOBS: dict[str, str] = {
-    "search_iteration": "hhnas.jobs:search_iteration",
-    "selftest": "hhnas.warm_worker:selftest",
-}
+from hhnas.jobs import JOBS
+
+# Names for annotations only: importing typing would cost the client a fifth of its start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
 # What the server imports before it serves: the slow third-party imports of a search iteration
 # (optuna-tpe's SQLite study pulls in sqlalchemy and alembic: 0.4 s per job otherwise).
 PRELOAD = (
@@ -63,7 +54,7 @@ PRELOAD = (
     "alembic.migration",
     "alembic.script",
 )
-SRC_DIR = Path(__file__).resolve().parents[1]
+SRC_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 HEADER = struct.Struct("!Q")
 STATUS = struct.Struct("!i")
 # sun_path is 108 bytes on Linux, the terminating NUL included.
@@ -84,57 +75,89 @@ def enabled(settings: Mapping[str, Any] | None) -> bool:
     return bool((settings or {}).get("warm_worker", False))
 
 
-def socket_dir() -> Path:
+def export_job_environment(python: str, client: str, settings: Mapping[str, Any]) -> None:
+    """Set, in the workflow's process, how its shell-started jobs run (rules/search.smk): the
+    interpreter, the client script, and the warm-worker settings. Environment, not rule params:
+    how a job is started decides nothing about its result, so changing it must not make
+    Snakemake re-run finished jobs. An HHNAS_WARM_WORKER=0 set by the user stays."""
+    os.environ["HHNAS_PYTHON"] = python
+    os.environ["HHNAS_RUN_JOB"] = client
+    if os.environ.get("HHNAS_WARM_WORKER") != "0":
+        os.environ["HHNAS_WARM_WORKER"] = "1" if settings.get("warm_worker", True) else "0"
+    os.environ["HHNAS_WARM_WORKER_IDLE"] = str(settings.get("warm_worker_idle_seconds", 60))
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """The warm-worker settings :func:`export_job_environment` left for a job's client."""
+    return {
+        "warm_worker": os.environ.get("HHNAS_WARM_WORKER", "0") == "1",
+        "warm_worker_idle_seconds": float(os.environ.get("HHNAS_WARM_WORKER_IDLE", "60")),
+    }
+
+
+def socket_dir() -> str:
     """A directory only this user can enter (the socket runs jobs as this user)."""
-    base = os.environ.get("HHNAS_WORKER_DIR")
-    if base:
-        path = Path(base)
-    else:
+    path = os.environ.get("HHNAS_WORKER_DIR")
+    if not path:
         runtime = os.environ.get("XDG_RUNTIME_DIR")
-        root = Path(runtime) if runtime and os.path.isdir(runtime) else Path("/tmp")
-        path = root / f"hhnas-worker-{os.getuid()}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.stat()
+        root = runtime if runtime and os.path.isdir(runtime) else "/tmp"
+        path = os.path.join(root, f"hhnas-worker-{os.getuid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    st = os.stat(path)
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         raise PermissionError(f"{path}: not a private directory of this user")
     return path
 
 
-def server_key() -> str:
-    """One server per interpreter and source tree: a server holds the imports of one Python, and
-    its children import the package from the tree they were started for."""
-    ident = json.dumps([os.path.realpath(sys.executable), sys.version, str(SRC_DIR), PRELOAD])
+def server_key(jobs: Mapping[str, str] = JOBS) -> str:
+    """One server per interpreter, source tree and job registry: a server holds the imports of
+    one Python, its children import the package from the tree they were started for, and it
+    runs only the jobs of the registry it was started with."""
+    import hashlib
+
+    ident = json.dumps(
+        [os.path.realpath(sys.executable), sys.version, SRC_DIR, PRELOAD, sorted(jobs.items())]
+    )
     return hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 
-def run_job(job: str, payload: dict[str, Any], settings: Mapping[str, Any] | None = None) -> int:
-    """Run ``job`` with ``payload`` in the warm worker when enabled, else in this process;
-    return the exit status for the adapter to exit with."""
-    if job not in JOBS:
-        raise ValueError(f"unknown job {job!r} (known: {', '.join(sorted(JOBS))})")
+def run_job(
+    job: str,
+    payload: dict[str, Any],
+    settings: Mapping[str, Any] | None = None,
+    jobs: Mapping[str, str] = JOBS,
+) -> int:
+    """Run ``job`` of the registry ``jobs`` with ``payload`` in the warm worker when enabled,
+    else in this process; return the exit status for the caller to exit with."""
+    if job not in jobs:
+        raise ValueError(f"unknown job {job!r} (known: {', '.join(sorted(jobs))})")
     if not enabled(settings):
-        return run_local(job, payload)
+        return run_local(jobs[job], payload)
     try:
         directory = socket_dir()
     except OSError as exc:
         print(f"hhnas: warm worker off ({exc}); running in this process", file=sys.stderr)
-        return run_local(job, payload)
-    path = directory / f"{server_key()}.sock"
+        return run_local(jobs[job], payload)
+    path = os.path.join(directory, f"{server_key(jobs)}.sock")
     if len(os.fsencode(path)) >= MAX_SOCKET_PATH:
         print(f"hhnas: warm worker off ({path}: too long for a socket)", file=sys.stderr)
-        return run_local(job, payload)
+        return run_local(jobs[job], payload)
     try:
         sock = _connect(path)
     except OSError:
-        _start_server(path, float((settings or {}).get("warm_worker_idle_seconds", 60)))
-        return run_local(job, payload)
+        idle = float((settings or {}).get("warm_worker_idle_seconds", 60))
+        _start_server(path, idle, jobs)
+        return run_local(jobs[job], payload)
     with sock:
         return _request(sock, job, payload)
 
 
-def run_local(job: str, payload: dict[str, Any]) -> int:
-    """Run a job function in this process; its exit status (SystemExit) or 1 after a traceback."""
-    module, _, name = JOBS[job].partition(":")
+def run_local(target: str, payload: dict[str, Any]) -> int:
+    """Run the job function ``target`` ("module:function") in this process; its exit status
+    (SystemExit) or 1 after a traceback."""
+    import importlib
+
+    module, _, name = target.partition(":")
     func: Callable[[dict[str, Any]], None] = getattr(importlib.import_module(module), name)
     try:
         func(payload)
@@ -142,15 +165,17 @@ def run_local(job: str, payload: dict[str, Any]) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except BaseException:  # noqa: BLE001 - the adapter exits with a status, like a crashed script
+        import traceback
+
         traceback.print_exc()
         return 1
     return 0
 
 
-def _connect(path: Path) -> socket.socket:
+def _connect(path: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(str(path))
+        sock.connect(path)
     except OSError:
         sock.close()
         raise
@@ -186,14 +211,27 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
     return data
 
 
-def _start_server(path: Path, idle_seconds: float) -> None:
+def _sibling(path: str, suffix: str) -> str:
+    return os.path.splitext(path)[0] + suffix
+
+
+def _start_server(path: str, idle_seconds: float, jobs: Mapping[str, str]) -> None:
     """Start a server in its own session; it outlives this job and serves the next ones."""
+    import subprocess
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC_DIR), env.get("PYTHONPATH")]))
-    log = open(path.with_suffix(".log"), "ab")  # noqa: SIM115 - handed to the child
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC_DIR, env.get("PYTHONPATH")]))
+    log = open(_sibling(path, ".log"), "ab")  # noqa: SIM115 - handed to the child
     with log:
         subprocess.Popen(
-            [sys.executable, "-m", "hhnas.warm_worker", str(path), str(idle_seconds)],
+            [
+                sys.executable,
+                "-m",
+                "hhnas.jobs.worker",
+                path,
+                str(idle_seconds),
+                json.dumps(dict(jobs)),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -203,64 +241,77 @@ def _start_server(path: Path, idle_seconds: float) -> None:
         )
 
 
-def serve(path: Path, idle_seconds: float) -> None:
-    """Bind ``path`` (unless another server holds it), import PRELOAD, fork a child per job."""
-    lock = open(path.with_suffix(".lock"), "w")  # noqa: SIM115 - held for the server's life
+def serve(path: str, idle_seconds: float, jobs: Mapping[str, str] = JOBS) -> None:
+    """Bind ``path`` (unless another server holds it), import PRELOAD, fork a child per job of
+    the registry ``jobs``."""
+    import contextlib
+    import fcntl
+    import importlib
+    import select
+    import signal
+    import time
+
+    lock = open(_sibling(path, ".lock"), "w")  # noqa: SIM115 - held for the server's life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return  # another server for this key started first
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # a socket left by a server that was killed
+        os.unlink(path)  # a socket left by a server that was killed
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
+    listener.bind(path)
     listener.listen(16)
     # Clients that connect now wait in the backlog; each would have paid these imports itself.
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     log(f"serving {path} (pid {os.getpid()}, idle exit after {idle_seconds:g} s)")
-    jobs: dict[int, socket.socket] = {}
+    children: dict[int, socket.socket] = {}
     last_busy = time.monotonic()
     try:
-        while jobs or time.monotonic() - last_busy < idle_seconds:
-            ready, _, _ = select.select([listener, *jobs.values()], [], [], 0.5)
+        while children or time.monotonic() - last_busy < idle_seconds:
+            ready, _, _ = select.select([listener, *children.values()], [], [], 0.5)
             for sock in ready:
                 if sock is listener:
                     conn, _ = listener.accept()
-                    pid = _fork_job(conn, [listener, lock, *jobs.values()])
+                    pid = _fork_job(conn, jobs, [listener, lock, *children.values()])
                     if pid is not None:
-                        jobs[pid] = conn
+                        children[pid] = conn
                 else:
                     # The adapter went away (Snakemake killed or interrupted): so does its job.
-                    for pid, conn in list(jobs.items()):
+                    for pid, conn in list(children.items()):
                         if conn is sock:
                             with contextlib.suppress(ProcessLookupError):
                                 os.kill(pid, signal.SIGKILL)
-            _reap(jobs)
-            if jobs:
+            _reap(children)
+            if children:
                 last_busy = time.monotonic()
     finally:
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            os.unlink(path)
         listener.close()
         log("idle: exiting")
 
 
-def _reap(jobs: dict[int, socket.socket]) -> None:
-    for pid in list(jobs):
+def _reap(children: dict[int, socket.socket]) -> None:
+    import contextlib
+
+    for pid in list(children):
         done, status = os.waitpid(pid, os.WNOHANG)
         if done == 0:
             continue
-        conn = jobs.pop(pid)
+        conn = children.pop(pid)
         code = os.waitstatus_to_exitcode(status)
         with contextlib.suppress(OSError):
             conn.sendall(STATUS.pack(code if code >= 0 else 128 - code))
         conn.close()
 
 
-def _fork_job(conn: socket.socket, inherited: list[Any]) -> int | None:
+def _fork_job(conn: socket.socket, jobs: Mapping[str, str], inherited: list[Any]) -> int | None:
     """Read one request and fork its child; None (and the connection closed) if it is bad."""
+    import contextlib
+    import signal
+
     try:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         uid = struct.unpack("3i", creds)[1]
@@ -273,7 +324,7 @@ def _fork_job(conn: socket.socket, inherited: list[Any]) -> int | None:
         if body is None:
             raise ValueError("truncated request")
         request = json.loads(body)
-        if request.get("job") not in JOBS:
+        if request.get("job") not in jobs:
             raise ValueError(f"unknown job {request.get('job')!r}")
     except (OSError, ValueError) as exc:
         log(f"refused a request: {exc}")
@@ -303,7 +354,7 @@ def _fork_job(conn: socket.socket, inherited: list[Any]) -> int | None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        code = run_local(request["job"], request["payload"])
+        code = run_local(jobs[request["job"]], request["payload"])
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
@@ -313,6 +364,10 @@ def _fork_job(conn: socket.socket, inherited: list[Any]) -> int | None:
 
 def _die_with_parent() -> None:
     """Linux: the kernel kills this child when the server exits, so no job outlives it."""
+    import contextlib
+    import ctypes
+    import signal
+
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
@@ -320,28 +375,10 @@ def _die_with_parent() -> None:
 
 
 def log(message: str) -> None:
+    import time
+
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {message}", flush=True)
 
 
-def selftest(payload: dict[str, Any]) -> None:
-    """A job for the tests: reports where it ran, writes to both streams, can sleep and fail."""
-    Path(payload["out"]).write_text(
-        json.dumps(
-            {
-                "pid": os.getpid(),
-                "ppid": os.getppid(),
-                "cwd": os.getcwd(),
-                "env": os.environ.get("HHNAS_SELFTEST", ""),
-                "torch_preloaded": "torch" in sys.modules,
-            }
-        )
-    )
-    print(f"stdout of {payload.get('tag', '')}", flush=True)
-    print(f"stderr of {payload.get('tag', '')}", file=sys.stderr, flush=True)
-    time.sleep(float(payload.get("sleep", 0)))
-    if payload.get("exit"):
-        raise SystemExit(int(payload["exit"]))
-
-
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), float(sys.argv[2]))
+    serve(sys.argv[1], float(sys.argv[2]), json.loads(sys.argv[3]))
