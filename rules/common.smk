@@ -141,6 +141,10 @@ wildcard_constraints:
 
 EXPERIMENTS = list(range(1, config["search"]["experiments"] + 1))
 LAST_ITERATION = config["search"]["iterations"] - 1
+# Data, features and baselines start before any iteration (whose priority is the number of
+# iterations left, iteration_priority): a feature job left behind one dataset's iterations
+# would later run alone while the other dataset's search waits for it.
+UPSTREAM_PRIORITY = LAST_ITERATION + 1
 
 
 def backbone_sources(wildcards):

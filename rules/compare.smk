@@ -8,6 +8,7 @@ rule baseline:
         "results/{dataset}/baselines/{baseline}.json",
     log:
         "results/logs/{dataset}/baselines/{baseline}.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/train.yaml"
     # TF-IDF + logistic regression fits its C grid in parallel (same result for any count).

@@ -9,6 +9,7 @@ rule prepare_dataset:
         ),
     log:
         "results/logs/{dataset}/prepare_dataset.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/data.yaml"
     resources:

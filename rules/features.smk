@@ -3,6 +3,7 @@ rule convert_llm:
         directory("results/models/llm"),
     log:
         "results/logs/convert_llm.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     resources:
@@ -22,6 +23,7 @@ rule rule_features:
         "results/{dataset}/features/rule.npy",
     log:
         "results/logs/{dataset}/rule_features.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     resources:
@@ -40,6 +42,7 @@ rule llm_features:
         "results/{dataset}/features/llm.npy",
     log:
         "results/logs/{dataset}/llm_features.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     threads: config["resources"]["features"]["threads"]
@@ -57,6 +60,7 @@ rule extract_backbone:
         directory("results/models/backbone"),
     log:
         "results/logs/extract_backbone.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     resources:
@@ -75,6 +79,7 @@ rule backbone_model:
         "results/models/backbone.json",
     log:
         "results/logs/backbone_model.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     resources:
@@ -94,6 +99,7 @@ rule tokenize_questions:
         "results/{dataset}/features/tokens.npz",
     log:
         "results/logs/{dataset}/tokenize_questions.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     resources:
@@ -113,6 +119,7 @@ rule backbone_embeddings:
         "results/{dataset}/features/backbone.npy",
     log:
         "results/logs/{dataset}/backbone_embeddings.log",
+    priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
     threads: config["resources"]["features"]["threads"]

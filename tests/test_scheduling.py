@@ -9,7 +9,9 @@ import pytest
 from test_workflow import _snakemake, _workdir
 
 pytestmark = pytest.mark.slow
-WILDCARDS = re.compile(r"wildcards: dataset=(\S+), variant=(\S+), experiment=(\d+), iteration=(\d+)")
+WILDCARDS = re.compile(
+    r"wildcards: dataset=(\S+), variant=(\S+), experiment=(\d+), iteration=(\d+)"
+)
 
 
 def started_iterations(log: str) -> list[tuple[str, int]]:
