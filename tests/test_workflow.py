@@ -101,6 +101,16 @@ def test_states_chain_and_record_the_search(tiny_run):
         assert hist[0]["mutated"] == {} and all(h["mutated"] for h in hist[1:])
 
 
+def test_raising_the_iterations_extends_a_finished_search(tiny_run):
+    # The run length is not part of an iteration job's params: one more iteration per
+    # experiment is 2 datasets x 2 experiments new jobs, not a re-run of the whole search.
+    (tiny_run / "longer.yaml").write_text(yaml.safe_dump({"search": {"iterations": 4}}))
+    proc = _snakemake(tiny_run, "-n", "--configfile", "config/test/tiny.yaml", "local.yaml",
+                      "longer.yaml")
+    jobs = [line.split() for line in proc.stdout.splitlines() if line.startswith("search_iter")]
+    assert jobs == [["search_iteration", "4"]], proc.stdout[-2000:]
+
+
 def test_kill_and_resume_gives_identical_results(tiny_run):
     wd = tiny_run
     expected = _finals(wd)
