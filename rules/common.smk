@@ -3,6 +3,7 @@ import json
 import os
 import re
 import sys
+import threading
 
 from snakemake.utils import validate
 
@@ -121,6 +122,23 @@ VARIANT_SEARCH = {v: variant_search(config, v, ABLATION_DIR) for v in VARIANTS}
 
 
 _check_config()
+
+def cancel_scheduler_timers():
+    """At the workflow's end, cancel the re-evaluation timers Snakemake's scheduler left armed
+    (profiles/default/config.yaml says why): Python would otherwise wait for the last of them,
+    up to a timespan, before exiting."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
+onsuccess:
+    cancel_scheduler_timers()
+
+
+onerror:
+    cancel_scheduler_timers()
+
 
 # How iteration jobs start (rules/search.smk): under conda or a container, that environment's
 # Python; else this one.
