@@ -123,6 +123,7 @@ VARIANT_SEARCH = {v: variant_search(config, v, ABLATION_DIR) for v in VARIANTS}
 
 _check_config()
 
+
 def cancel_scheduler_timers():
     """At the workflow's end, cancel the re-evaluation timers Snakemake's scheduler left armed
     (profiles/default/config.yaml says why): Python would otherwise wait for the last of them,
