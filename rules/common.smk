@@ -3,7 +3,6 @@ import json
 import os
 import re
 import sys
-import threading
 
 from snakemake.utils import validate
 
@@ -17,7 +16,12 @@ validate(config, schema="../config/schema/config.schema.yaml")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP, find_parts
 from hhnas.data.prepare import check_class_size
-from hhnas.variants import comparison_variants, main_variant, variant_search
+from hhnas.variants import (
+    BUDGET_KEYS,
+    comparison_variants,
+    main_variant,
+    variant_search,
+)
 from hhnas.jobs.worker import export_job_environment
 
 ABLATION_DIR = os.path.join(workflow.basedir, "config", "ablations")
@@ -124,23 +128,6 @@ VARIANT_SEARCH = {v: variant_search(config, v, ABLATION_DIR) for v in VARIANTS}
 _check_config()
 
 
-def cancel_scheduler_timers():
-    """At the workflow's end, cancel the re-evaluation timers Snakemake's scheduler left armed
-    (profiles/default/config.yaml says why): Python would otherwise wait for the last of them,
-    up to a timespan, before exiting."""
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-
-
-onsuccess:
-    cancel_scheduler_timers()
-
-
-onerror:
-    cancel_scheduler_timers()
-
-
 # How iteration jobs start (rules/search.smk): under conda or a container, that environment's
 # Python; else this one.
 export_job_environment(
@@ -211,12 +198,13 @@ def iteration_priority(wildcards):
 def iteration_job(wildcards, input, output):
     """Everything one iteration job reads, as the JSON its client takes (scripts/run_job.py): the
     files, and the config sections that decide its outcome (those of its search's config hash;
-    the run length is left out, so raising search.iterations extends a finished search).
+    the run length is left out, so raising search.iterations extends a finished search). Keys
+    keep the config's order: the search draws its mutations in the parameters' order.
     """
     search = {
         k: v
         for k, v in VARIANT_SEARCH[wildcards.variant].items()
-        if k not in ("iterations", "experiments")
+        if k not in BUDGET_KEYS
     }
     job_config = {
         "search": search,

@@ -23,6 +23,7 @@ from hhnas.search.strategy import make_strategy
 from hhnas.training import loop
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import FeatureSet, build_feature_set
+from hhnas.variants import BUDGET_KEYS
 
 METRICS_VERSION = 1
 
@@ -61,7 +62,7 @@ class IterationJob:
 def search_config_hash(config: dict[str, Any], dataset: str) -> str:
     """Everything that changes a search's outcome; the run length (iterations, experiments) is
     left out so that a finished search can be extended and resumed."""
-    search = {k: v for k, v in config["search"].items() if k not in ("iterations", "experiments")}
+    search = {k: v for k, v in config["search"].items() if k not in BUDGET_KEYS}
     return config_hash(
         search,
         config["training"],
