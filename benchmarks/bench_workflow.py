@@ -169,8 +169,7 @@ def report(jobs: list[Job], wall: float, cores: int, main_cpu: float | None) -> 
     rows.append(f"floor (the larger): {floor:.0f} s = {floor / 60:.1f} min")
     rows.append(f"measured wall time: {wall:.0f} s = {wall / 60:.1f} min, "
                 f"{wall / floor:.2f}x the floor" if floor else f"measured wall {wall:.0f} s")
-    iteration = [j for j in jobs if j.rule == "search_iteration" and j.own_wall is not None]
-    if iteration:
+    if jobs:
         rows.append(f"wall time per job beyond the floor: {(wall - floor) * cores / len(jobs):.2f}"
                     " core-s")
     if main_cpu is not None:
@@ -211,8 +210,6 @@ def main(argv: list[str] | None = None) -> None:
         for line in proc.stderr.splitlines():
             if line.startswith(RUSAGE_MARK):
                 main_cpu = float(line[len(RUSAGE_MARK):])
-            elif "steps (" not in line:
-                pass
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-5000:])
             raise SystemExit(f"snakemake failed with exit status {proc.returncode}")
