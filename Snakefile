@@ -3,7 +3,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The defaults live beside this file, so `snakemake -s PATH/Snakefile` (or --directory) from a
+# data folder reads them too; --configfile files given there merge over them.
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "rules/common.smk"

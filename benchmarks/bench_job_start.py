@@ -165,22 +165,36 @@ def main() -> None:
     rows: list[tuple[str, list[float]]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        rows.append(("python start-up", [_run_cpu([sys.executable, "-c", "pass"])
-                                         for _ in range(args.repeat)]))
+        rows.append(
+            (
+                "python start-up",
+                [_run_cpu([sys.executable, "-c", "pass"]) for _ in range(args.repeat)],
+            )
+        )
         script = preamble_script(tmp)
-        rows.append(("script: preamble (with start-up)",
-                     [_run_cpu([sys.executable, str(script)]) for _ in range(args.repeat)]))
+        rows.append(
+            (
+                "script: preamble (with start-up)",
+                [_run_cpu([sys.executable, str(script)]) for _ in range(args.repeat)],
+            )
+        )
         clients, forks, imports = worker_figures(tmp, args.repeat)
         rows.append(("warm-worker client (with start-up)", clients))
         rows.append(("worker fork + no-op child", forks))
         rows.append(("package import in a child", imports))
     if (args.dataset_dir / "features" / "backbone.npy").exists():
-        rows.append((f"feature load ({args.dataset_dir.name})",
-                     feature_load(args.dataset_dir, max(3, args.repeat // 4))))
+        rows.append(
+            (
+                f"feature load ({args.dataset_dir.name})",
+                feature_load(args.dataset_dir, max(3, args.repeat // 4)),
+            )
+        )
     print(f"{'piece':<38}{'median cpu s':>14}{'min':>8}{'max':>8}   (n)")
     for name, values in rows:
-        print(f"{name:<38}{statistics.median(values):>14.3f}{min(values):>8.3f}"
-              f"{max(values):>8.3f}   ({len(values)})")
+        print(
+            f"{name:<38}{statistics.median(values):>14.3f}{min(values):>8.3f}"
+            f"{max(values):>8.3f}   ({len(values)})"
+        )
 
 
 if __name__ == "__main__":

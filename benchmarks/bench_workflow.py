@@ -153,9 +153,11 @@ def report(jobs: list[Job], wall: float, cores: int, main_cpu: float | None) -> 
         seen = sum(j.end - j.start for j in timed)
         core_seconds += sum(j.own_wall * j.threads for j in timed)
         per_job = (seen - own) / len(timed) if timed else float("nan")
-        untimed = f"  ({len(group) - len(timed)} without a timing line)" if len(timed) < len(
-            group
-        ) else ""
+        untimed = (
+            f"  ({len(group) - len(timed)} without a timing line)"
+            if len(timed) < len(group)
+            else ""
+        )
         rows.append(
             f"{rule:<22}{len(group):>6}{own:>10.1f}{cpu:>11.1f}{seen:>13.1f}{per_job:>16.2f}"
             + untimed
@@ -163,18 +165,26 @@ def report(jobs: list[Job], wall: float, cores: int, main_cpu: float | None) -> 
     path = critical_path(jobs)
     floor = max(core_seconds / cores, path)
     rows.append("")
-    rows.append(f"jobs' own core-seconds {core_seconds:.0f} s over {cores} cores: "
-                f"{core_seconds / cores:.0f} s")
+    rows.append(
+        f"jobs' own core-seconds {core_seconds:.0f} s over {cores} cores: "
+        f"{core_seconds / cores:.0f} s"
+    )
     rows.append(f"critical path of the jobs' own seconds: {path:.0f} s")
     rows.append(f"floor (the larger): {floor:.0f} s = {floor / 60:.1f} min")
-    rows.append(f"measured wall time: {wall:.0f} s = {wall / 60:.1f} min, "
-                f"{wall / floor:.2f}x the floor" if floor else f"measured wall {wall:.0f} s")
+    rows.append(
+        f"measured wall time: {wall:.0f} s = {wall / 60:.1f} min, {wall / floor:.2f}x the floor"
+        if floor
+        else f"measured wall {wall:.0f} s"
+    )
     if jobs:
-        rows.append(f"wall time per job beyond the floor: {(wall - floor) * cores / len(jobs):.2f}"
-                    " core-s")
+        rows.append(
+            f"wall time per job beyond the floor: {(wall - floor) * cores / len(jobs):.2f} core-s"
+        )
     if main_cpu is not None:
-        rows.append(f"Snakemake main process CPU: {main_cpu:.0f} s "
-                    f"({main_cpu / max(len(jobs), 1):.3f} s per job)")
+        rows.append(
+            f"Snakemake main process CPU: {main_cpu:.0f} s "
+            f"({main_cpu / max(len(jobs), 1):.3f} s per job)"
+        )
     return "\n".join(rows)
 
 
@@ -189,8 +199,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", action="store_true", help="run snakemake first, timed")
     parser.add_argument("--workdir", type=Path, default=ROOT)
-    parser.add_argument("--cores", type=int, default=None,
-                        help="cores for the floor (default: --cores of the run, else 2)")
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=None,
+        help="cores for the floor (default: --cores of the run, else 2)",
+    )
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("snakemake_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -204,12 +218,14 @@ def main(argv: list[str] | None = None) -> None:
         start = time.time()
         proc = subprocess.run(
             [args.python, "-c", WRAPPER, *sm_args],
-            cwd=args.workdir, stderr=subprocess.PIPE, text=True,
+            cwd=args.workdir,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         wall = time.time() - start
         for line in proc.stderr.splitlines():
             if line.startswith(RUSAGE_MARK):
-                main_cpu = float(line[len(RUSAGE_MARK):])
+                main_cpu = float(line[len(RUSAGE_MARK) :])
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-5000:])
             raise SystemExit(f"snakemake failed with exit status {proc.returncode}")

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os
 import re
@@ -6,126 +5,40 @@ import sys
 
 from snakemake.utils import validate
 
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from hhnas.config import check_unknown_keys, from_validated, schema_validator
+from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
+from hhnas.jobs.worker import export_job_environment
+from hhnas.variants import BUDGET_KEYS
+
+SCHEMA = "../config/schema/config.schema.yaml"
+
 # `--config backbone_path=DIR` is the short way to point the backbone at local weights.
 if "backbone_path" in config:
     config["backbone"]["path"] = str(config.pop("backbone_path"))
 
-
-validate(config, schema="../config/schema/config.schema.yaml")
-
-sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-from hhnas.features.split_zip import PREFIX as SPLIT_ZIP, find_parts
-from hhnas.data.prepare import check_class_size
-from hhnas.variants import (
-    BUDGET_KEYS,
-    comparison_variants,
-    main_variant,
-    variant_search,
-)
-from hhnas.jobs.worker import export_job_environment
-
-ABLATION_DIR = os.path.join(workflow.basedir, "config", "ablations")
-
-
-def _model_available(spec):
-    """A local directory, or a hub id already downloaded (nothing is fetched at run time)."""
-    if os.path.isdir(os.path.expanduser(spec)):
-        return True
-    from huggingface_hub.constants import HF_HUB_CACHE
-
-    return os.path.isdir(
-        os.path.join(HF_HUB_CACHE, f"models--{'--'.join(spec.split(os.sep))}")
-    )
-
-
-def _check_config():
-    """Fail before any job runs, naming the key and the fix."""
-    for name in config["run_datasets"]:
-        if name not in config["datasets"]:
-            raise ValueError(
-                f"run_datasets names {name!r}, which is not a key of `datasets` "
-                f"(known: {', '.join(sorted(config['datasets']))})"
-            )
-        ds = config["datasets"][name]
-        check_class_size(
-            name,
-            int(ds["min_questions_per_class"]),
-            ds.get("max_questions_per_class"),
-            config["data"]["split"],
-        )
-        if ds["format"] == "spider":
-            key = (
-                f"datasets.{name}.spider_dir"
-                if "spider_dir" in ds
-                else "data.spider_dir"
-            )
-            root = ds.get("spider_dir", config["data"]["spider_dir"])
-            for fname in ("questions.jsonl", "tables.json"):
-                if not os.path.isfile(os.path.join(root, fname)):
-                    raise ValueError(
-                        f"{os.path.join(root, fname)}: not found. Set `{key}` to the "
-                        "directory holding Spider's questions.jsonl and tables.json "
-                        "(README, section Data)"
-                    )
-        elif ds["format"] == "csv" and not os.path.isfile(ds.get("path", "")):
-            raise ValueError(
-                f"datasets.{name}.path={ds.get('path')!r}: no such CSV file"
-            )
-    for key in ("spider", "heldout"):
-        if config["tables"][key] not in config["run_datasets"]:
-            raise ValueError(
-                f"tables.{key}={config['tables'][key]!r} must be one of run_datasets"
-            )
-    cmp = config["comparison"]
-    if cmp["dataset"] not in config["run_datasets"]:
-        raise ValueError(
-            f"comparison.dataset={cmp['dataset']!r} must be one of run_datasets "
-            f"({', '.join(config['run_datasets'])})"
-        )
-    for variant, search in VARIANT_SEARCH.items():
-        where = "search" if variant == MAIN else f"search (variant {variant!r})"
-        if variant != MAIN:
-            # An ablation's merged search config must satisfy the schema the main one did.
-            try:
-                validate(
-                    {**config, "search": search},
-                    schema="../config/schema/config.schema.yaml",
-                )
-            except Exception as exc:
-                raise ValueError(f"{where}: {exc}") from None
-        if not search["var_min"] <= search["var_init"] <= search["var_max"]:
-            raise ValueError(f"{where}: var_init must lie in [var_min, var_max]")
-    spec = config["backbone"]["path"]
-    if spec.startswith(SPLIT_ZIP):
-        try:
-            find_parts(spec[len(SPLIT_ZIP) :], "backbone.path")
-        except FileNotFoundError as exc:
-            raise ValueError(str(exc)) from None
-    elif spec.startswith("package:"):
-        package = spec.split(":", 1)[1]
-        if importlib.util.find_spec(package) is None:
-            raise ValueError(
-                f"backbone.path={spec!r}: Python package {package!r} is not installed "
-                "(make install), or set backbone.path to a local model directory"
-            )
-    elif not _model_available(spec):
-        raise ValueError(
-            f"backbone.path={spec!r}: neither a local directory nor a model in the local "
-            "Hugging Face cache. Set backbone.path in the config file, or pass --config "
-            "backbone_path=DIR, to a local transformers model directory (config.json, "
-            "tokenizer and weights)"
-        )
-
-
-MAIN = main_variant(config)
-COMPARED = comparison_variants(config)
+# Unknown keys first: the schema's own message does not say which key was meant.
+check_unknown_keys(config)
+validate(config, schema=SCHEMA)
+# Every cross-field rule, before any job (hhnas.config); the typed view the rules read.
+CONFIG = from_validated(config, validate=schema_validator())
+MAIN = CONFIG.main_variant
+COMPARED = list(CONFIG.compared)
 # The main search (Tables 1-3) first; a compared variant equal to it shares its files.
-VARIANTS = [MAIN] + [v for v in COMPARED if v != MAIN]
-# Each variant's search config, built once (ablations are YAML files) for every job to share.
-VARIANT_SEARCH = {v: variant_search(config, v, ABLATION_DIR) for v in VARIANTS}
-
-
-_check_config()
+VARIANTS = list(CONFIG.variants)
+VARIANT_SEARCH = CONFIG.variant_search
+MODELS = CONFIG.models
+TABLE_FILES = CONFIG.table_files()
+FIGURE_FILES = CONFIG.figure_files()
+ROLES = CONFIG.roles
+# Paths the scripts read come from here, never from the working directory (`snakemake -s`).
+TEMPLATE = os.path.join(workflow.basedir, "report", "template.html.j2")
+# The captions both reports show (hhnas.reporting.captions): an edited caption rebuilds them.
+CAPTIONS = sorted(
+    os.path.join(workflow.basedir, "report", f)
+    for f in os.listdir(os.path.join(workflow.basedir, "report"))
+    if f.endswith(".rst")
+)
 
 
 # How iteration jobs start (rules/search.smk): under conda or a container, that environment's
@@ -138,15 +51,15 @@ export_job_environment(
 
 
 wildcard_constraints:
-    dataset="|".join(config["run_datasets"]),
+    dataset="|".join(re.escape(d) for d in CONFIG.run_datasets),
     variant="|".join(re.escape(v) for v in VARIANTS),
     baseline="|".join(re.escape(b) for b in config["comparison"]["baselines"]) or "-",
     experiment=r"\d+",
     iteration=r"\d+",
 
 
-EXPERIMENTS = list(range(1, config["search"]["experiments"] + 1))
-LAST_ITERATION = config["search"]["iterations"] - 1
+EXPERIMENTS = list(range(1, CONFIG.experiments + 1))
+LAST_ITERATION = CONFIG.last_iteration
 # Data, features and baselines start before any iteration (whose priority is the number of
 # iterations left, iteration_priority): a feature job left behind one dataset's iterations
 # would later run alone while the other dataset's search waits for it.
@@ -257,7 +170,7 @@ def baseline_inputs(wildcards):
 
 
 def comparison_inputs(wildcards):
-    d = config["comparison"]["dataset"]
+    d = CONFIG.comparison.dataset
     inputs = {f"metrics_{v}": all_metrics(d, v) for v in COMPARED}
     inputs["baselines"] = [
         f"results/{d}/baselines/{b}.json" for b in config["comparison"]["baselines"]
@@ -272,36 +185,37 @@ COMPARISON_FILES = {
 
 
 def spider_metrics(wildcards):
-    return all_metrics(config["tables"]["spider"])
+    return all_metrics(ROLES["spider"])
 
 
 def heldout_metrics(wildcards):
-    return all_metrics(config["tables"]["heldout"])
+    return all_metrics(ROLES["heldout"])
+
+
+def dataset_metrics(wildcards):
+    return all_metrics(wildcards.dataset)
+
+
+def dataset_name(wildcards):
+    return wildcards.dataset
 
 
 def report_inputs(wildcards):
-    inputs = {"tables": TABLE_FILES, "figures": FIGURE_FILES}
-    if config["comparison"]["in_report"]:
+    inputs = {
+        "tables": TABLE_FILES,
+        "figures": FIGURE_FILES,
+        "captions": CAPTIONS,
+        "template": TEMPLATE,
+    }
+    if CONFIG.comparison.in_report:
         inputs.update(COMPARISON_FILES)
-    for name in config["run_datasets"]:
+    for name in CONFIG.run_datasets:
         inputs[f"counts_{name}"] = f"results/{name}/data/counts.json"
         inputs[f"states_{name}"] = final_states(name)
         inputs[f"metrics_{name}"] = all_metrics(name)
+        inputs[f"own_{name}"] = CONFIG.dataset_files(name)
     return inputs
 
 
 def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
-
-
-MODELS = list(range(1, 9 if config["search"]["macro"]["mutable"][0] else 5))
-TABLE_FILES = [
-    f"results/tables/{name}.{ext}"
-    for name in ("table1", "table2", "table3")
-    for ext in ("csv", "md", "tex")
-]
-FIGURE_FILES = [
-    f"results/figures/{name}.{ext}"
-    for name in ["figure3", "figure4"] + [f"model{m}" for m in MODELS]
-    for ext in ("png", "svg")
-]

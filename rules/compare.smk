@@ -43,7 +43,7 @@ rule comparison:
         "../envs/report.yaml"
     params:
         variants=COMPARED,
-        title=f"Best-so-far validation accuracy ({config['comparison']['dataset']})",
+        title=f"Best-so-far validation accuracy ({CONFIG.comparison.dataset})",
     script:
         "../scripts/comparison.py"
 
@@ -51,6 +51,8 @@ rule comparison:
 rule comparison_html:
     input:
         **COMPARISON_FILES,
+        captions=CAPTIONS,
+        template=TEMPLATE,
     output:
         "results/comparison.html",
     log:
@@ -59,6 +61,6 @@ rule comparison_html:
         "../envs/report.yaml"
     params:
         config=config,
-        template="report/template.html.j2",
+        dataset=CONFIG.comparison.dataset,
     script:
         "../scripts/comparison_report.py"

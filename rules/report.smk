@@ -1,25 +1,21 @@
 # Cheap aggregation: on a cluster these run on the submitting node, not as jobs.
 localrules:
-    tables,
+    spider_tables,
+    heldout_table,
     figures,
+    dataset_table,
+    dataset_figures,
     report_html,
     backbone_model,
     comparison,
     comparison_html,
 
 
-rule tables:
+# The paper's tables and figures, for the datasets that play its roles (config `tables`).
+rule spider_tables:
     input:
-        spider=spider_metrics,
-        heldout=heldout_metrics,
+        metrics=spider_metrics,
     output:
-        table1=report(
-            "results/tables/table1.csv",
-            caption="../report/table1.rst",
-            category="Tables",
-        ),
-        table1_md="results/tables/table1.md",
-        table1_tex="results/tables/table1.tex",
         table2=report(
             "results/tables/table2.csv",
             caption="../report/table2.rst",
@@ -35,7 +31,28 @@ rule tables:
         table3_md="results/tables/table3.md",
         table3_tex="results/tables/table3.tex",
     log:
-        "results/logs/tables.log",
+        "results/logs/spider_tables.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        reference=config["reference"],
+    script:
+        "../scripts/tables.py"
+
+
+rule heldout_table:
+    input:
+        metrics=heldout_metrics,
+    output:
+        table1=report(
+            "results/tables/table1.csv",
+            caption="../report/table1.rst",
+            category="Tables",
+        ),
+        table1_md="results/tables/table1.md",
+        table1_tex="results/tables/table1.tex",
+    log:
+        "results/logs/heldout_table.log",
     conda:
         "../envs/report.yaml"
     params:
@@ -72,6 +89,52 @@ rule figures:
         "../envs/report.yaml"
     params:
         models=MODELS,
+        dataset="",
+    script:
+        "../scripts/figures.py"
+
+
+# Every dataset's own table and trend figures, titled with its name.
+rule dataset_table:
+    input:
+        metrics=dataset_metrics,
+    output:
+        experiments=report(
+            "results/{dataset}/tables/experiments.csv",
+            caption="../report/dataset_table.rst",
+            category="Datasets",
+            subcategory="{dataset}",
+        ),
+        experiments_md="results/{dataset}/tables/experiments.md",
+        experiments_tex="results/{dataset}/tables/experiments.tex",
+    log:
+        "results/logs/{dataset}/dataset_table.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        reference={},
+    script:
+        "../scripts/tables.py"
+
+
+rule dataset_figures:
+    input:
+        dataset_metrics,
+    output:
+        models=report(
+            expand("results/{{dataset}}/figures/model{m}.png", m=MODELS),
+            caption="../report/dataset_model_trend.rst",
+            category="Datasets",
+            subcategory="{dataset}",
+        ),
+        models_svg=expand("results/{{dataset}}/figures/model{m}.svg", m=MODELS),
+    log:
+        "results/logs/{dataset}/dataset_figures.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        models=MODELS,
+        dataset=dataset_name,
     script:
         "../scripts/figures.py"
 
@@ -87,6 +150,6 @@ rule report_html:
         "../envs/report.yaml"
     params:
         config=config,
-        template="report/template.html.j2",
+        roles=ROLES,
     script:
         "../scripts/report.py"

@@ -11,5 +11,11 @@ from hhnas.reporting.build import build_comparison_report  # noqa: E402
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     build_comparison_report(
-        sm.params.config, dict(sm.input.items()), sm.params.template, sm.output[0]
+        sm.params.config,
+        dict(sm.input.items()),
+        sm.input.template,
+        sm.output[0],
+        # The checkout the scripts belong to, not the working directory.
+        basedir=str(Path(sm.scriptdir).parent),
+        dataset=sm.params.dataset,
     )

@@ -1,4 +1,5 @@
-"""Adapter: Spider metrics -> Figure 3 (Model 4), Figure 4 (Model 2) and every model's trend."""
+"""Adapter: metrics -> every model's trend, and (spider role) Figure 3 (Model 4) and
+Figure 4 (Model 2)."""
 
 import sys
 from pathlib import Path
@@ -10,21 +11,17 @@ from hhnas.reporting.figures import plot_model_trend  # noqa: E402
 from hhnas.reporting.metrics import load_metrics  # noqa: E402
 
 sm = snakemake  # noqa: F821
+on = f" ({sm.params.dataset})" if sm.params.dataset else ""
 with job_log(sm.log[0]):
     df = load_metrics(list(sm.input))
-    plot_model_trend(
-        df,
-        4,
-        sm.output.figure3,
-        sm.output.figure3_svg,
-        "Figure 3: Model 4 validation accuracy across experiments",
-    )
-    plot_model_trend(
-        df,
-        2,
-        sm.output.figure4,
-        sm.output.figure4_svg,
-        "Figure 4: Model 2 validation accuracy across experiments",
-    )
+    for key, model in (("figure3", 4), ("figure4", 2)):
+        if key in sm.output.keys():
+            plot_model_trend(
+                df,
+                model,
+                getattr(sm.output, key),
+                getattr(sm.output, f"{key}_svg"),
+                f"Figure {key[-1]}: Model {model} validation accuracy across experiments",
+            )
     for m, png, svg in zip(sm.params.models, sm.output.models, sm.output.models_svg, strict=True):
-        plot_model_trend(df, m, png, svg, f"Model {m} validation accuracy across experiments")
+        plot_model_trend(df, m, png, svg, f"Model {m} validation accuracy across experiments{on}")

@@ -1,4 +1,5 @@
-"""Adapter: metrics of every iteration -> Tables 1-3 (CSV, Markdown, LaTeX)."""
+"""Adapter: metrics of every iteration -> the tables its rule names (CSV, Markdown, LaTeX):
+the paper's Tables 2-3 (spider role), Table 1 (heldout role), or a dataset's own table."""
 
 import sys
 from pathlib import Path
@@ -11,11 +12,14 @@ from hhnas.reporting.tables import table1, table2, table3, write_table  # noqa: 
 
 sm = snakemake  # noqa: F821
 ref = sm.params.reference
+BUILDERS = {
+    "table1": table1,
+    "table2": lambda df: table2(df, ref["cited_baseline"], ref["paper"]),
+    "table3": table3,
+    "experiments": table3,
+}
 with job_log(sm.log[0]):
-    spider = load_metrics(list(sm.input.spider))
-    heldout = load_metrics(list(sm.input.heldout))
-    write_table(table3(spider), sm.output.table3[: -len(".csv")])
-    write_table(table1(heldout), sm.output.table1[: -len(".csv")])
-    write_table(
-        table2(spider, ref["cited_baseline"], ref["paper"]), sm.output.table2[: -len(".csv")]
-    )
+    df = load_metrics(list(sm.input.metrics))
+    for name, build in BUILDERS.items():
+        if name in sm.output.keys():
+            write_table(build(df), getattr(sm.output, name)[: -len(".csv")])

@@ -1,4 +1,8 @@
 import copy
+import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,11 +13,67 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 SPIDER_DIR = ROOT.parent / "shared" / "data" / "spider"
 
+# The venv's snakemake, so a test runs the workflow with the interpreter running pytest.
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# What of the repository a workflow needs: make_workdir copies these into a fresh directory.
+COPY = ["Snakefile", "rules", "scripts", "config", "report", "src", "envs", "profiles"]
+# The tiny workflow run in a make_workdir directory, before any extra arguments.
+SNAKEMAKE_TINY = [SNAKEMAKE, "--cores", "2", "--configfile", "config/test/tiny.yaml", "local.yaml"]
+
+
+def load_config() -> dict:
+    """config/config.yaml freshly parsed, for fixtures of any scope (callers may mutate it)."""
+    with open(ROOT / "config" / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def snakemake_env(extra: dict | None = None) -> dict[str, str]:
+    """The environment a test's snakemake runs in: offline, so no run reaches the Hub."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", **(extra or {})}
+
+
+def make_workdir(tmp: Path, extra: dict | None = None) -> Path:
+    """A copy of the workflow in tmp with local.yaml (the shared data, plus extra) beside it,
+    so runs never write into the repository."""
+    for name in COPY:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp / name)
+    local = {"data": {"spider_dir": str(SPIDER_DIR)}, **(extra or {})}
+    (tmp / "local.yaml").write_text(yaml.safe_dump(local))
+    return tmp
+
+
+def run_snakemake(
+    wd: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """The tiny workflow in wd (SNAKEMAKE_TINY plus args, env added to snakemake_env());
+    with check, a failed run raises with the tail of its output."""
+    cmd = [*SNAKEMAKE_TINY, *args]
+    proc = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, env=snakemake_env(env))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def final_states(wd: Path) -> dict[str, dict]:
+    """Every search state and metrics file of wd's run, wall times removed, so two runs of the
+    same config compare equal."""
+    out = {}
+    for path in sorted((wd / "results").glob("*/search/*/exp*/*.json")):
+        doc = json.loads(path.read_text())
+        # Wall times are the one thing allowed to differ.
+        doc.pop("seconds", None)
+        doc.pop("job_seconds", None)
+        for epoch in doc.get("epochs", []):
+            epoch.pop("seconds", None)
+            epoch.pop("train_seconds", None)
+        out[str(path.relative_to(wd))] = doc
+    return out
+
 
 @pytest.fixture
 def config() -> dict:
-    with open(ROOT / "config" / "config.yaml") as fh:
-        return yaml.safe_load(fh)
+    return load_config()
 
 
 @pytest.fixture

@@ -64,7 +64,5 @@ def machine() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    json.dump(
-        {"machine": machine(), "files": digests(Path(sys.argv[1]))}, sys.stdout, indent=1
-    )
+    json.dump({"machine": machine(), "files": digests(Path(sys.argv[1]))}, sys.stdout, indent=1)
     print()

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from snakemake.iocontainers import Namedlist
 
 from hhnas.reporting.comparison import (
@@ -24,7 +25,7 @@ from hhnas.reporting.comparison import (
     write_comparison_table,
 )
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "comparison.py"
+SCRIPT = ROOT / "scripts" / "comparison.py"
 
 # variant -> experiment -> [(model, val_acc, test_acc, seconds, job_seconds)], iterations 0..;
 # val_acc None = failed candidate; job_seconds None = key absent (an old metrics file).

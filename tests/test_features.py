@@ -301,8 +301,12 @@ def tiny_causal_lm(tmp_path_factory, minilm_dir_module) -> str:
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir_module)
     config = LlamaConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
-        num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
         max_position_embeddings=128,
     )
     path = tmp_path_factory.mktemp("tiny_llm")
@@ -332,19 +336,32 @@ def _reference_embed(model_dir: str, texts: list[str], layer: int, batch_size: i
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     with torch.no_grad():
         for batch in encoder.length_batches(lengths, batch_size):
-            enc = tok([texts[i] for i in batch], padding=True, truncation=True, max_length=96,
-                      return_tensors="pt")
+            enc = tok(
+                [texts[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=96,
+                return_tensors="pt",
+            )
             mask = enc["attention_mask"]
-            hidden = model(input_ids=enc["input_ids"], attention_mask=mask,
-                           position_ids=(mask.cumsum(1) - 1).clamp(min=0)).last_hidden_state
+            hidden = model(
+                input_ids=enc["input_ids"],
+                attention_mask=mask,
+                position_ids=(mask.cumsum(1) - 1).clamp(min=0),
+            ).last_hidden_state
             out[batch] = encoder.masked_mean(hidden, mask).numpy()
     return encoder.l2_normalize(out)
 
 
 @pytest.mark.parametrize("layer", [2, 4, -1])
 def test_llm_provider_matches_the_full_model_cut_after_loading(tiny_causal_lm, layer) -> None:
-    texts = ["how many singers are there", "hi", "list the names of every city in France",
-             "a", "which stadium holds the most concerts in 2014 and 2015"]
+    texts = [
+        "how many singers are there",
+        "hi",
+        "list the names of every city in France",
+        "a",
+        "which stadium holds the most concerts in 2014 and 2015",
+    ]
     provider = llm.HFCausalLMProvider(tiny_causal_lm, layer=layer, batch_size=2, progress=False)
     expected_blocks = 4 if layer == -1 else layer
     assert len(provider.model.layers) == expected_blocks and provider.layer == expected_blocks

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, make_workdir, run_snakemake
 from golden import digests, machine
-from test_workflow import _snakemake, _workdir
 
 pytestmark = pytest.mark.slow
 GOLDEN = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text())
@@ -27,8 +26,8 @@ def golden_machine() -> None:
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm-worker", "own-process"])
 def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden_machine, warm):
-    wd = _workdir(tmp_path, {"execution": {"warm_worker": warm, "warm_worker_idle_seconds": 5}})
-    _snakemake(wd)
+    wd = make_workdir(tmp_path, {"execution": {"warm_worker": warm, "warm_worker_idle_seconds": 5}})
+    run_snakemake(wd)
     got = digests(wd)
     assert set(got) == set(GOLDEN["files"])
     differ = sorted(p for p in got if got[p] != GOLDEN["files"][p])
@@ -37,6 +36,12 @@ def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden_machine,
 
 def test_golden_files_cover_every_kind_of_result():
     files = GOLDEN["files"]
-    for part in ("data/dataset.jsonl", "features/llm.npy", "features/backbone.npy",
-                 "search/hhnas/exp2/state_2.json", "tables/table3.csv", "figures/model1.svg"):
+    for part in (
+        "data/dataset.jsonl",
+        "features/llm.npy",
+        "features/backbone.npy",
+        "search/hhnas/exp2/state_2.json",
+        "tables/table3.csv",
+        "figures/model1.svg",
+    ):
         assert any(p.endswith(part) for p in files), part

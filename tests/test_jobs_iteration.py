@@ -8,14 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from hhnas.jobs import JOBS, search_iteration
 from hhnas.jobs import iteration as it
 from hhnas.jobs.log import TIMING_PREFIX, read_timing
 from hhnas.search.state import load_state
 
-ROOT = Path(__file__).resolve().parents[1]
 N_CLASSES, PER_CLASS = 3, 20
 
 
@@ -51,9 +49,7 @@ def files(tmp_path) -> dict[str, str]:
 
 
 @pytest.fixture
-def cfg() -> dict:
-    with open(ROOT / "config" / "config.yaml") as fh:
-        config = yaml.safe_load(fh)
+def cfg(config) -> dict:
     config["training"].update(epochs=2, batch_size=16, cnn_filters=2)
     return config
 
@@ -121,8 +117,20 @@ def test_metrics_record_keeps_the_file_s_key_order(cfg, files, tmp_path):
         job, strategy, candidate, {"status": "ok", "val_acc": 0.5}, {"objective": 0.5}, 1.23456
     )
     assert list(record) == [
-        "version", "variant", "strategy", "dataset", "experiment", "iteration", "model",
-        "macro", "params", "mutated", "status", "val_acc", "objective", "job_seconds",
+        "version",
+        "variant",
+        "strategy",
+        "dataset",
+        "experiment",
+        "iteration",
+        "model",
+        "macro",
+        "params",
+        "mutated",
+        "status",
+        "val_acc",
+        "objective",
+        "job_seconds",
     ]
     assert record["mutated"] == ["a", "b"] and record["job_seconds"] == 1.235
 

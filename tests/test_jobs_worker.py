@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, final_states, make_workdir, run_snakemake
 from worker_selftest import JOBS as SELFTEST
 
 from hhnas.jobs import JOBS
 from hhnas.jobs import worker as warm_worker
 
-ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 CLIENT = """
 import json, sys
@@ -221,9 +221,7 @@ def test_a_server_serves_only_the_registry_it_was_started_with(tmp_path, sockdir
     _served(sockdir)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(str(next(sockdir.glob("*.sock"))))
-    body = json.dumps(
-        {"job": "search_iteration", "payload": {}, "cwd": "/", "env": {}}
-    ).encode()
+    body = json.dumps({"job": "search_iteration", "payload": {}, "cwd": "/", "env": {}}).encode()
     socket.send_fds(sock, [warm_worker.HEADER.pack(len(body))], [1, 2])
     sock.sendall(body)
     assert sock.recv(4) == b""
@@ -246,25 +244,23 @@ def test_the_server_refuses_unknown_jobs(tmp_path, sockdir):
 
 @pytest.mark.slow
 def test_a_workflow_gives_the_same_files_with_and_without_the_worker(tmp_path, sockdir):
-    from test_workflow import _finals, _snakemake, _workdir
-
     extra = {
         "run_datasets": ["spider"],
         "tables": {"spider": "spider", "heldout": "spider"},
         "search": {"experiments": 1, "iterations": 5},
     }
     (tmp_path / "wf").mkdir()
-    wd = _workdir(tmp_path / "wf", {**extra, "execution": {"warm_worker": False}})
-    _snakemake(wd)
+    wd = make_workdir(tmp_path / "wf", {**extra, "execution": {"warm_worker": False}})
+    run_snakemake(wd)
     assert not sockdir.exists() or not list(sockdir.glob("*.log"))
-    cold = _finals(wd)
+    cold = final_states(wd)
     assert len(cold) == 10  # 5 states + 5 metrics
     shutil.rmtree(wd / "results/spider/search")
     local = yaml.safe_load((wd / "local.yaml").read_text())
     local["execution"]["warm_worker"] = True
     (wd / "local.yaml").write_text(yaml.safe_dump(local))
-    _snakemake(wd)
-    assert _finals(wd) == cold
+    run_snakemake(wd)
+    assert final_states(wd) == cold
     # The first iteration ran in its adapter and started the server; later ones were forked.
     log = next(sockdir.glob("*.log")).read_text()
     assert log.count("job search_iteration: child") >= 2

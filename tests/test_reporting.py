@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 
+from hhnas.reporting.build import build_comparison_report, build_report
 from hhnas.reporting.figures import plot_model_trend
 from hhnas.reporting.html import (
     embed_image,
@@ -29,7 +32,7 @@ from hhnas.reporting.tables import (
     write_table,
 )
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "template.html.j2"
+TEMPLATE = ROOT / "report" / "template.html.j2"
 BASELINE = {"val": 90.38, "test": 89.71}
 PAPER = {"val": 98.21, "test": 97.78}
 
@@ -306,3 +309,89 @@ def test_report_rejects_external_resources_and_tolerates_empty_context(tmp_path:
 
 def test_git_commit_outside_repo(tmp_path: Path) -> None:
     assert git_commit(str(tmp_path)) == "unknown"
+
+
+# --- built report: captions come from report/*.rst -----------------------------------------
+
+
+def _rst(name: str, dataset: str | None = None) -> str:
+    text = (ROOT / "report" / f"{name}.rst").read_text(encoding="utf-8").strip()
+    return text if dataset is None else text.replace("{{ snakemake.wildcards.dataset }}", dataset)
+
+
+def _captions(page: str) -> dict[str, str]:
+    """Heading -> the caption shown under it (tables and figures)."""
+    found = re.findall(
+        r'<h3>([^<]*)</h3>\s*(?:<img [^>]*>\s*)?<(?:p class="caption"|figcaption)>([^<]*)</',
+        page,
+    )
+    return {html.unescape(h): html.unescape(c) for h, c in found}
+
+
+def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
+    metrics = {
+        "spider": _write(tmp_path, "spider", SPIDER),
+        "heldout": _write(tmp_path, "heldout", HELDOUT),
+        "own": _write(tmp_path, "own", HELDOUT),
+    }
+    df = load_metrics(metrics["spider"])
+    figures = []
+    for stem, model in (("figure3", 4), ("model1", 1)):
+        png = tmp_path / "figures" / f"{stem}.png"
+        plot_model_trend(df, model, str(png), str(png.with_suffix(".svg")), stem)
+        figures += [str(png), str(png.with_suffix(".svg"))]
+    own_png = tmp_path / "own" / "figures" / "model1.png"
+    plot_model_trend(
+        load_metrics(metrics["own"]), 1, str(own_png), str(own_png.with_suffix(".svg")), "M1"
+    )
+    counts = {"classes": 2, "classes_raw": 3, "rows": 10, "rows_raw": 12}
+    counts |= {"train": 6, "val": 2, "test": 2}
+    inputs: dict = {"figures": figures, "own_own": [str(own_png)]}
+    for name, paths in metrics.items():
+        inputs[f"metrics_{name}"] = paths
+        inputs[f"counts_{name}"] = str(tmp_path / f"counts_{name}.json")
+        Path(inputs[f"counts_{name}"]).write_text(json.dumps(counts))
+    config = {
+        "run_datasets": list(metrics),
+        "datasets": {name: {"min_questions_per_class": 2} for name in metrics},
+        "reference": {"cited_baseline": BASELINE, "paper": PAPER},
+        "backbone": {"path": "tiny", "mode": "frozen"},
+        "search": {},
+    }
+    out = tmp_path / "report.html"
+    roles = {"spider": "spider", "heldout": "heldout"}
+    build_report(config, inputs, str(TEMPLATE), str(out), roles, str(tmp_path))
+    shown = _captions(out.read_text())
+    assert shown["Table 3: validation accuracy per experiment and model (spider)"] == _rst("table3")
+    assert shown["Table 1: test accuracy per experiment and model (heldout)"] == _rst("table1")
+    assert shown["Table 2: comparison with the cited baseline and the paper (spider)"] == _rst(
+        "table2"
+    )
+    assert shown["Figure 3 (spider)"] == _rst("figure3")
+    assert shown["Model 1 (spider)"] == _rst("model_trend")
+    assert shown["Validation accuracy per experiment and model (own)"] == _rst(
+        "dataset_table", "own"
+    )
+    assert shown["Model 1 (own)"] == _rst("dataset_model_trend", "own")
+    assert shown["Model 1 (own)"].startswith("Dataset own:")
+    assert "{{" not in out.read_text()
+
+
+def test_built_comparison_captions_are_the_rst_files(tmp_path: Path) -> None:
+    png = tmp_path / "best_so_far.png"
+    df = load_metrics(_write(tmp_path, "spider", SPIDER))
+    plot_model_trend(df, 1, str(png), str(png.with_suffix(".svg")), "x")
+    table_csv = tmp_path / "comparison.csv"
+    table_csv.write_text("Variant,Exp,Iterations\nhhnas,EXP1,5\n")
+    config = {
+        "comparison": {"strategies": ["hhnas"], "ablations": [], "baselines": ["plain"]},
+        "search": {"experiments": 1, "iterations": 5},
+    }
+    out = tmp_path / "comparison.html"
+    inputs = {"table_csv": str(table_csv), "figure_png": str(png)}
+    build_comparison_report(config, inputs, str(TEMPLATE), str(out), str(tmp_path), "spider")
+    shown = _captions(out.read_text())
+    assert shown["Search strategies, ablations and plain baselines under one budget"] == _rst(
+        "comparison_table"
+    )
+    assert shown["Best-so-far validation accuracy per strategy"] == _rst("comparison_figure")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_workflow import _snakemake, _workdir
+from conftest import make_workdir, run_snakemake
 
 pytestmark = pytest.mark.slow
 WILDCARDS = re.compile(
@@ -16,10 +16,7 @@ WILDCARDS = re.compile(
 
 def started_iterations(log: str) -> list[tuple[str, int]]:
     """(chain, iteration) of each search iteration in the order Snakemake started them."""
-    return [
-        (f"{m[1]}/{m[2]}/{m[3]}", int(m[4]))
-        for m in WILDCARDS.finditer(log)
-    ]
+    return [(f"{m[1]}/{m[2]}/{m[3]}", int(m[4])) for m in WILDCARDS.finditer(log)]
 
 
 def max_spread(order: list[tuple[str, int]], iterations: int) -> int:
@@ -46,7 +43,7 @@ def test_max_spread_by_hand():
 
 def test_chains_stay_within_two_iterations_of_each_other(tmp_path):
     iterations = 8
-    wd = _workdir(
+    wd = make_workdir(
         tmp_path,
         {
             "run_datasets": ["spider"],
@@ -54,7 +51,7 @@ def test_chains_stay_within_two_iterations_of_each_other(tmp_path):
             "search": {"experiments": 3, "iterations": iterations},
         },
     )
-    _snakemake(wd)
+    run_snakemake(wd)
     log = sorted((wd / ".snakemake" / "log").glob("*.snakemake.log"))[-1].read_text()
     order = started_iterations(log)
     assert len(order) == 3 * iterations

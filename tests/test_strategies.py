@@ -5,11 +5,10 @@ import copy
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import optuna
 import pytest
-import yaml
+from conftest import load_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -256,8 +255,7 @@ RESUME_N, RESUME_K = 10, 6  # iterations in all; the kill happens in iteration R
 def uninterrupted(tmp_path_factory):
     """One SQLite-backed run without a kill, shared by the resume tests (SQLite commits are
     slow)."""
-    with open(Path(__file__).resolve().parents[1] / "config" / "config.yaml") as fh:
-        cfg = optuna_cfg(yaml.safe_load(fh)["search"])
+    cfg = optuna_cfg(load_config()["search"])
     study_dir = tmp_path_factory.mktemp("whole")
     cands, state = run(OptunaTPEStrategy(cfg, study_dir), 3, RESUME_N)
     assert_db_matches(study_dir, state)

@@ -251,9 +251,10 @@ def test_frozen_training_does_not_import_dynamo() -> None:
     # The reason the light optimizers exist: importing torch._dynamo costs ~1 s per job.
     import subprocess
     import sys
-    from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "src"
+    from conftest import ROOT
+
+    src = ROOT / "src"
     code = (
         f"import sys; sys.path.insert(0, {str(src)!r}); import numpy as np\n"
         "from hhnas.training.data import build_feature_set\n"

@@ -231,7 +231,8 @@ OPTIMIZER_CASES = [
 
 @pytest.mark.parametrize(("num", "momentum", "weight_decay"), OPTIMIZER_CASES)
 def test_fused_light_optimizers_track_torch_optim(num, momentum, weight_decay) -> None:
-    cfg = {"momentum": momentum, "weight_decay": weight_decay}
+    cfg = {"epochs": 1, "batch_size": 1, "cnn_filters": 1}
+    cfg |= {"momentum": momentum, "weight_decay": weight_decay}
     gen = torch.Generator().manual_seed(num)
     # Odd sizes: the fused kernels' vector loop and scalar tail both run.
     start = [torch.randn(37, 19, generator=gen), torch.randn(5, generator=gen) * 3]

@@ -3,8 +3,7 @@
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT
+from conftest import ROOT, load_config
 
 from hhnas.objective import objective
 from hhnas.search.space import space_from_config
@@ -21,7 +20,7 @@ ABLATIONS = ROOT / "config" / "ablations"
 
 @pytest.fixture(scope="module")
 def config() -> dict:
-    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    return load_config()
 
 
 def test_deep_merge_merges_mappings_and_replaces_lists() -> None:

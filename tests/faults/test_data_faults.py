@@ -209,6 +209,134 @@ def test_small_classes_are_dropped_and_counted(tmp_path: Path) -> None:
     assert parts == {(y, s) for y in (0, 1) for s in ("train", "val", "test")}
 
 
+def _csv_of(tmp_path: Path, sizes: dict[str, int], empty: dict[str, int] | None = None) -> Path:
+    """A text,label CSV with sizes[c] distinct questions of class c (and empty[c] empty ones)."""
+    lines = [f"question {i} for {c},{c}" for c, n in sizes.items() for i in range(n)]
+    lines += [f"  ,{c}" for c, n in (empty or {}).items() for _ in range(n)]
+    path = tmp_path / "data.csv"
+    path.write_text("text,label\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _build_csv(path: Path, min_pc: int = 4, split: dict | None = None, **ds) -> dict:
+    ds_cfg = {"format": "csv", "path": str(path), "min_questions_per_class": min_pc, **ds}
+    data_cfg = {"spider_dir": "", "split_seed": 0, "split": split or SPLIT}
+    return build_dataset("toy", ds_cfg, data_cfg)
+
+
+# A split for which a class of 3 rows fills every part (0.6 and 0.6 round to 1).
+SPLIT_60_20_20 = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+@pytest.mark.parametrize(
+    ("n", "min_pc", "split"),
+    [(6, 4, SPLIT), (2, 4, SPLIT), (6, 3, SPLIT_60_20_20), (3, 3, SPLIT_60_20_20)],
+)
+def test_one_class_csv_says_it_has_only_one_class(
+    tmp_path: Path, n: int, min_pc: int, split: dict
+) -> None:
+    assert min_class_size(SPLIT_60_20_20) == 3
+    path = _csv_of(tmp_path, {"only": n})
+    with pytest.raises(ValueError) as info:
+        _build_csv(path, min_pc=min_pc, split=split)
+    msg = str(info.value)
+    assert msg == (
+        f"datasets.toy: {path} has only one class: all {n} usable rows have class 'only', and "
+        "classification needs at least 2 classes; add rows of other classes"
+    )
+    assert "min_questions_per_class" not in msg  # lowering it cannot help
+
+
+def test_one_class_left_after_dropping_empty_questions_says_only_one_class(
+    tmp_path: Path,
+) -> None:
+    path = _csv_of(tmp_path, {"a": 5}, empty={"b": 5})
+    with pytest.raises(ValueError) as info:
+        _build_csv(path)
+    assert str(info.value) == (
+        f"datasets.toy: {path} has only one class: all 5 usable rows have class 'a', and "
+        "classification needs at least 2 classes; add rows of other classes"
+    )
+
+
+def test_one_database_spider_says_it_has_only_one_class(tmp_path: Path) -> None:
+    root = _spider(tmp_path, _good(6, ("alpha",)) + [_q("q", "ghost")], ("alpha",))
+    with pytest.raises(ValueError) as info:
+        _build(root)
+    assert str(info.value) == (
+        f"datasets.toy: {root / 'questions.jsonl'} has only one class: all 6 usable rows have "
+        "class 'alpha', and classification needs at least 2 classes; add rows of other classes"
+    )
+
+
+def test_csv_without_usable_rows_says_so(tmp_path: Path) -> None:
+    path = _csv_of(tmp_path, {}, empty={"a": 2, "b": 1})
+    with pytest.raises(ValueError) as info:
+        _build_csv(path)
+    assert str(info.value) == (
+        f"datasets.toy: no usable rows in {path} (3 read, 3 with an empty question dropped); "
+        "add rows with a question and a class"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "min_pc", "split", "advice"),
+    [
+        # 2+ classes before the filter and a valid lower value keeps 2: advise lowering it.
+        (
+            {"a": 9, "b": 5, "c": 4, "d": 1},
+            6,
+            SPLIT,
+            "Lower datasets.toy.min_questions_per_class to 5 to keep 2 classes, or add rows to "
+            "the small classes",
+        ),
+        (
+            {"a": 9, "b": 3},
+            4,
+            SPLIT_60_20_20,
+            "Lower datasets.toy.min_questions_per_class to 3 to keep 2 classes, or add rows to "
+            "the small classes",
+        ),
+        # The second class is below what data.split needs (4 rows): lowering cannot help.
+        (
+            {"a": 9, "b": 3, "c": 2},
+            4,
+            SPLIT,
+            "Add rows to the small classes; min_questions_per_class cannot go below 4 "
+            "(data.split {'train': 0.7, 'val': 0.15, 'test': 0.15} needs at least 4 rows per "
+            "class), which leaves fewer than 2 classes",
+        ),
+        # Below the config schema's minimum of 3.
+        (
+            {"a": 9, "b": 2},
+            3,
+            SPLIT_60_20_20,
+            "Add rows to the small classes; min_questions_per_class cannot go below 3 "
+            "(data.split {'train': 0.6, 'val': 0.2, 'test': 0.2} needs at least 3 rows per "
+            "class), which leaves fewer than 2 classes",
+        ),
+    ],
+)
+def test_too_few_classes_advises_lowering_min_only_when_it_helps(
+    tmp_path: Path, sizes: dict, min_pc: int, split: dict, advice: str
+) -> None:
+    path = _csv_of(tmp_path, sizes)
+    with pytest.raises(ValueError) as info:
+        _build_csv(path, min_pc=min_pc, split=split)
+    msg = str(info.value)
+    shown = ", ".join(f"{c!r}: {n}" for c, n in sizes.items())
+    assert msg == (
+        f"datasets.toy: only 1 of the {len(sizes)} classes in {path} have at least "
+        f"min_questions_per_class={min_pc} rows (rows per class: {shown}); classification "
+        f"needs at least 2 classes. {advice}"
+    )
+    assert ("Lower datasets.toy.min_questions_per_class" in msg) == advice.startswith("Lower")
+    if advice.startswith("Lower"):
+        # The advised value works.
+        lowered = int(advice.split(" to ")[1].split()[0])
+        assert _build_csv(path, min_pc=lowered, split=split)["counts"]["classes"] == 2
+
+
 def test_min_questions_too_small_for_split_names_key_and_smallest_value(tmp_path: Path) -> None:
     root = _spider(tmp_path, _good(3, ("alpha",)) + _good(4, ("beta", "gamma")))
     with pytest.raises(ValueError) as info:
@@ -283,6 +411,24 @@ def test_empty_csv_is_an_error(tmp_path: Path) -> None:
     path.write_text("\n  \n", encoding="utf-8")
     with pytest.raises(DataError, match=re.escape(f"{path}:1: empty file; expected a header")):
         load_csv(path, "text", "label")
+
+
+@pytest.mark.parametrize("body", ["text,label\n", "text,label", "\ntext,label\n\n  \n"])
+def test_header_only_csv_says_header_but_no_rows(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text(body, encoding="utf-8")
+    line = 2 if body.startswith("\n") else 1
+    expected = (
+        f"{path}:{line}: the file has a header (text, label) but no rows; add one row per "
+        "question below the header"
+    )
+    with pytest.raises(DataError) as info:
+        load_csv(path, "text", "label")
+    assert str(info.value) == expected
+    # build_dataset stops with the same message, not "only 0 class(es) ...; lower it".
+    with pytest.raises(DataError) as info:
+        _build_csv(path)
+    assert str(info.value) == expected
 
 
 def test_csv_row_with_too_few_fields_names_its_line(tmp_path: Path) -> None:

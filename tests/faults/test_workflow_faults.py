@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_workflow import SNAKEMAKE, _workdir
+from conftest import SNAKEMAKE_TINY, make_workdir, run_snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 # One dataset, one experiment of four iterations: every stage, as small as it gets.
@@ -21,18 +21,7 @@ EXTRA = {
     "tables": {"spider": "spider", "heldout": "spider"},
     "search": {"experiments": 1, "iterations": 4},
 }
-CMD = [SNAKEMAKE, "--cores", "2", "--configfile", "config/test/tiny.yaml", "local.yaml"]
 SEARCH = "results/spider/search/hhnas/exp1"
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
-
-
-def _run(wd: Path, *args: str, env: dict | None = None, check: bool = True):
-    proc = subprocess.run(
-        [*CMD, *args], cwd=wd, capture_output=True, text=True, env={**ENV, **(env or {})}
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 def _outputs(wd: Path) -> dict[str, bytes]:
@@ -51,8 +40,8 @@ def _outputs(wd: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    wd = _workdir(tmp_path_factory.mktemp("reference"), EXTRA)
-    _run(wd)
+    wd = make_workdir(tmp_path_factory.mktemp("reference"), EXTRA)
+    run_snakemake(wd)
     assert len(list(wd.glob(f"{SEARCH}/state_*.json"))) == 4
     return wd
 
@@ -68,12 +57,12 @@ def _with_prepared_data(reference: Path, wd: Path) -> Path:
 
 def _kill_when(wd: Path, ready, *args: str, timeout: float = 600) -> None:
     proc = subprocess.Popen(
-        [*CMD, *args],
+        [*SNAKEMAKE_TINY, *args],
         cwd=wd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env=ENV,
+        env=snakemake_env(),
     )
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None and not ready(wd):
@@ -114,15 +103,15 @@ KILL_POINTS = {
 def test_sigkill_then_the_same_command_gives_identical_files(reference, tmp_path, points):
     """Killed at each point in turn (the run after one kill is killed at the next), then
     finished with the README's recipe: the files equal the uninterrupted run's, byte for byte."""
-    wd = _workdir(tmp_path, EXTRA)
+    wd = make_workdir(tmp_path, EXTRA)
     if points[0] == "training":
         _with_prepared_data(reference, wd)
     for n, point in enumerate(points):
         # After a kill: README, "Resume": unlock, then the same command with --rerun-incomplete.
         _kill_when(wd, KILL_POINTS[point], *(["--rerun-incomplete"] if n else []))
         assert not (wd / "results/tables/table2.csv").exists()
-        _run(wd, "--unlock")
-    _run(wd, "--rerun-incomplete")
+        run_snakemake(wd, "--unlock")
+    run_snakemake(wd, "--rerun-incomplete")
     got, want = _outputs(wd), _outputs(reference)
     assert sorted(got) == sorted(want)
     for name in want:
@@ -137,7 +126,7 @@ def _damaged_run(reference: Path, wd: Path, damage) -> tuple[subprocess.Complete
         (wd / SEARCH / f"state_{i}.json").unlink()
         (wd / SEARCH / f"metrics_{i}.json").unlink()
     before = state1.read_bytes()
-    return _run(wd, "--", f"{SEARCH}/state_3.json", check=False), before
+    return run_snakemake(wd, "--", f"{SEARCH}/state_3.json", check=False), before
 
 
 def _truncate(path: Path) -> None:
@@ -160,7 +149,7 @@ def _edit(path: Path) -> None:
     ids=["truncated", "hand-edited"],
 )
 def test_damaged_state_stops_the_run_naming_file_and_fix(reference, tmp_path, damage, says):
-    wd = _workdir(tmp_path, EXTRA)
+    wd = make_workdir(tmp_path, EXTRA)
     proc, before = _damaged_run(reference, wd, damage)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
@@ -173,8 +162,8 @@ def test_damaged_state_stops_the_run_naming_file_and_fix(reference, tmp_path, da
 
 
 def test_injected_nan_and_oom_are_recorded_and_the_search_goes_on(reference, tmp_path):
-    wd = _with_prepared_data(reference, _workdir(tmp_path, EXTRA))
-    _run(wd, env={"HHNAS_FAULT": "nan@spider/hhnas/1/1,oom@spider/hhnas/1/2"})
+    wd = _with_prepared_data(reference, make_workdir(tmp_path, EXTRA))
+    run_snakemake(wd, env={"HHNAS_FAULT": "nan@spider/hhnas/1/1,oom@spider/hhnas/1/2"})
     m = [json.loads((wd / SEARCH / f"metrics_{i}.json").read_text()) for i in range(4)]
     assert [x["status"] for x in m] == ["ok", "failed", "failed", "ok"]
     assert m[1]["error_class"] == "FloatingPointError" and "nan" in m[1]["error"]

@@ -143,16 +143,29 @@ def schema_of(db: dict[str, Any], where: str = "tables.json") -> dict[str, list[
     }
 
 
+SPLIT_VALUES = ("train", "val", "test")
+
+
 def load_csv(
-    path: str | os.PathLike, text_column: str, label_column: str, id_column: str | None = None
+    path: str | os.PathLike,
+    text_column: str,
+    label_column: str,
+    id_column: str | None = None,
+    split_column: str | None = None,
+    exclude_labels: tuple[str, ...] = (),
 ) -> list[dict[str, str]]:
     """A plain `text,label` CSV: a dataset without schemas (rule features are then zero).
 
     Rules (`DataError` naming file:line): the file must be UTF-8 with a header line; an empty
-    file, a header without the text, label (or id) column, a row whose field count differs from
-    the header's (usually an unquoted comma: quote such fields) and a row with an empty label all
-    stop. Blank lines are skipped. With `id_column` set, ids must be present and unique: a
-    repeated id names both lines. Ids are only checked, not kept: dataset ids are row numbers.
+    file, a header with no data rows after it, a header without the text, label (or id, or
+    split) column, a row whose field count differs from the header's (usually an unquoted
+    comma: quote such fields) and a row with an empty label all stop. Blank lines (empty or
+    spaces only) are skipped. With `id_column` set, ids must be present and unique: a repeated
+    id names both lines. Ids are only checked, not kept: dataset ids are row numbers. With
+    `split_column` set, each row's value there must be train, val or test (surrounding spaces
+    and case are ignored: " Train " reads as train) and is returned, lower-case, as the row's
+    `split`. A row whose label is in `exclude_labels` is returned without a split check (and
+    split None): the caller drops and counts it (CLINC150's `oos` rows carry oos_* splits).
     """
     p = _need(Path(path), "datasets.<name>.path")
     text = read_text(p)
@@ -168,15 +181,17 @@ def load_csv(
             header = next(reader)
     except csv.Error as exc:
         raise DataError(f"{p}:{reader.line_num}: not valid CSV ({exc})") from None
-    wanted = [c for c in (text_column, label_column, id_column) if c is not None]
+    header_line = reader.line_num
+    wanted = [c for c in (text_column, label_column, id_column, split_column) if c is not None]
     missing = [c for c in wanted if c not in header]
     if missing:
         raise DataError(
-            f"{p}:{reader.line_num}: missing column(s) {missing}; found {header}. Rename the "
-            "header or set datasets.<name>.text_column / label_column / id_column"
+            f"{p}:{header_line}: missing column(s) {missing}; found {header}. Rename the "
+            "header or set datasets.<name>.text_column / label_column / id_column / split_column"
         )
     ti, li = header.index(text_column), header.index(label_column)
     ii = header.index(id_column) if id_column is not None else None
+    si = header.index(split_column) if split_column is not None else None
     rows: list[dict[str, str]] = []
     seen: dict[str, int] = {}
     while True:
@@ -187,8 +202,8 @@ def load_csv(
             break
         except csv.Error as exc:
             raise DataError(f"{p}:{start}: not valid CSV ({exc})") from None
-        if not r:
-            continue
+        if not r or (len(r) == 1 and not r[0].strip()):
+            continue  # a blank line, or one of spaces only
         if len(r) != len(header):
             raise DataError(
                 f"{p}:{start}: {len(r)} field(s), the header has {len(header)}; quote fields "
@@ -206,5 +221,22 @@ def load_csv(
                     f"{seen[rid]}; give each row its own id or remove the repeated row"
                 )
             seen[rid] = start
-        rows.append({"text": r[ti], "label": r[li]})
+        row: dict[str, Any] = {"text": r[ti], "label": r[li]}
+        if si is not None and r[li] in exclude_labels:
+            row["split"] = None
+        elif si is not None:
+            split = r[si].strip().lower()
+            if split not in SPLIT_VALUES:
+                raise DataError(
+                    f"{p}:{start}: split {r[si]!r} in column {split_column!r} is not one of "
+                    f"{', '.join(SPLIT_VALUES)}; write train, val or test (case and surrounding "
+                    "spaces are ignored)"
+                )
+            row["split"] = split
+        rows.append(row)
+    if not rows:
+        raise DataError(
+            f"{p}:{header_line}: the file has a header ({', '.join(header)}) but no rows; add "
+            "one row per question below the header"
+        )
     return rows

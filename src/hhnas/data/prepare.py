@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from hhnas.data.loaders import load_csv, load_spider
+from hhnas.data.loaders import SPLIT_VALUES, load_csv, load_spider
 from hhnas.data.split import filter_classes, min_class_size, part_sizes, stratified_split
 from hhnas.io import write_json, write_text
 
 # How many unknown db_ids counts.json (and so the report) names.
 N_UNKNOWN_NAMED = 5
+# How many classes (largest first) the "fewer than 2 classes" error lists with their sizes.
+N_CLASS_SIZES_NAMED = 5
+# The config schema's minimum for min_questions_per_class (config/schema/config.schema.yaml).
+MIN_QUESTIONS_FLOOR = 3
 
 
 def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -> dict[str, Any]:
@@ -27,12 +32,24 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     2. Spider format: a question whose db_id has no entry in tables.json is dropped, since the
        rule features need its schema [rows_dropped_unknown_db; the first few ids in
        unknown_db_ids, how many distinct in classes_unknown_db];
-    3. a class with fewer than `min_questions_per_class` rows is dropped with its rows
-       [classes_dropped_small, rows_dropped_small_class]; `max_questions_per_class` subsamples
-       the rest [rows_dropped_max_per_class]. Before any data is read, a ValueError stops the
-       run unless every kept class is large enough for the split fractions to give it at least
-       one train, val and test row; it names the config key and the smallest value that works;
-    4. rows with the same question text and label as an earlier kept row are KEPT, not dropped
+    3. a ValueError stops the run if no row is left, or if every row left has one class
+       (classification needs at least 2, whatever min_questions_per_class is); a class with
+       fewer than `min_questions_per_class` rows is dropped with its rows
+       [classes_dropped_small, rows_dropped_small_class], and fewer than 2 classes left is a
+       ValueError that advises lowering min_questions_per_class only when a valid lower value
+       keeps 2 classes; `max_questions_per_class` subsamples the rest, deterministically with
+       data.split_seed [rows_dropped_max_per_class];
+    4. the split [train, val, test; split_source]: without `split_column`, `stratified_split`
+       with data.split and data.split_seed [no split_source key]. Before any data is read, a
+       ValueError stops the run unless every kept class is large enough for the split
+       fractions to give it at least one train, val and test row; it names the config key and
+       the smallest value that works. With `split_column` (CSV only), each row keeps the split
+       the CSV gives it ["column:<name>"]; data.split is not used, and
+       max_questions_per_class subsamples a class across its published split (train, val and
+       test rows alike). A kept class without a train, val or test row in that split is a
+       ValueError naming the class and the part. Rows of `exclude_labels` are left out first
+       [rows_dropped_excluded_label, excluded_labels];
+    5. rows with the same question text and label as an earlier kept row are KEPT, not dropped
        (Spider itself repeats some questions; dropping them would change the published split)
        and counted [rows_duplicate_text].
     rows_raw = rows_dropped_empty + rows_dropped_unknown_db + rows_dropped_small_class
@@ -40,41 +57,65 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     """
     min_pc = int(ds_cfg["min_questions_per_class"])
     max_pc = ds_cfg.get("max_questions_per_class")
-    check_class_size(name, min_pc, max_pc, data_cfg["split"])
+    split_column = ds_cfg.get("split_column")
     fmt = ds_cfg.get("format", "spider")
-    if fmt == "spider":
-        raw, schemas = load_spider(
-            ds_cfg.get("spider_dir", data_cfg["spider_dir"]), ds_cfg["splits"]
+    if split_column is not None and fmt != "csv":
+        raise ValueError(
+            f"datasets.{name}.split_column is only for format 'csv', got format {fmt!r}; remove "
+            "it (a Spider dataset is split by data.split)"
         )
+    if split_column is None:
+        check_class_size(name, min_pc, max_pc, data_cfg["split"])
+    if fmt == "spider":
+        spider_dir = ds_cfg.get("spider_dir", data_cfg["spider_dir"])
+        source = f"{Path(spider_dir) / 'questions.jsonl'}"
+        raw, schemas = load_spider(spider_dir, ds_cfg["splits"])
     elif fmt == "csv":
+        source = f"{ds_cfg['path']}"
         raw = load_csv(
             ds_cfg["path"],
             ds_cfg.get("text_column", "text"),
             ds_cfg.get("label_column", "label"),
             ds_cfg.get("id_column"),
+            split_column,
+            tuple(ds_cfg.get("exclude_labels", ())),
         )
         schemas = {}
     else:
         raise ValueError(f"datasets.{name}.format must be 'spider' or 'csv', got {fmt!r}")
     n_raw = len(raw)
+    excluded = _excluded(name, raw, ds_cfg.get("exclude_labels", ()))
+    raw = [r for r in raw if r["label"] not in excluded]
+    n_raw_kept = len(raw)
     raw = [r for r in raw if r["text"] and r["text"].strip()]
-    n_empty = n_raw - len(raw)
+    n_empty = n_raw_kept - len(raw)
     unknown: Counter[str] = Counter()
     if fmt == "spider":
         unknown = Counter(r["label"] for r in raw if r["label"] not in schemas)
         raw = [r for r in raw if r["label"] in schemas]
     per_class = Counter(r["label"] for r in raw)
+    if split_column is None:
+        # check_class_size has passed, so some class size fills every part.
+        floor = max(MIN_QUESTIONS_FLOOR, min_class_size(data_cfg["split"]) or 0)
+        why = f"data.split {dict(data_cfg['split'])} needs at least {floor} rows per class"
+    else:
+        floor = MIN_QUESTIONS_FLOOR
+        why = f"the config schema's minimum is {floor}"
+    n_unknown = sum(unknown.values())
+    _check_classes(name, source, n_raw, n_empty, n_unknown, per_class, min_pc, floor, why)
     small = {c: n for c, n in per_class.items() if n < min_pc}
     rows, classes = filter_classes(raw, min_pc, max_pc, seed=int(data_cfg["split_seed"]))
-    if len(classes) < 2:
-        raise ValueError(
-            f"datasets.{name}: only {len(classes)} class(es) have at least "
-            f"min_questions_per_class={ds_cfg['min_questions_per_class']} rows; lower it"
-        )
     index = {c: i for i, c in enumerate(classes)}
     labels = [index[r["label"]] for r in rows]
-    parts = stratified_split(labels, data_cfg["split"], int(data_cfg["split_seed"]))
-    _check_every_part(name, classes, labels, parts)
+    if split_column is None:
+        parts = stratified_split(labels, data_cfg["split"], int(data_cfg["split_seed"]))
+        _check_every_part(name, classes, labels, parts)
+        split_source = None
+    else:
+        parts = [r["split"] for r in rows]
+        subsampled = {c for c in classes if max_pc and per_class[c] > max_pc}
+        _check_published_split(name, split_column, classes, labels, parts, subsampled, max_pc)
+        split_source = f"column:{split_column}"
     records = [
         {"id": i, "text": r["text"].strip(), "label": y, "split": s}
         for i, (r, y, s) in enumerate(zip(rows, labels, parts, strict=True))
@@ -85,7 +126,7 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         "dataset": name,
         "rows_raw": n_raw,
         "rows_dropped_empty": n_empty,
-        "rows_dropped_unknown_db": sum(unknown.values()),
+        "rows_dropped_unknown_db": n_unknown,
         "classes_unknown_db": len(unknown),
         "unknown_db_ids": list(unknown)[:N_UNKNOWN_NAMED],
         "classes_raw": len(per_class),
@@ -99,11 +140,116 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         "val": split_counts["val"],
         "test": split_counts["test"],
     }
+    # Only when used: counts.json of a dataset without them stays as earlier runs wrote it.
+    if split_source:
+        counts["split_source"] = split_source
+    if excluded:
+        counts["rows_dropped_excluded_label"] = sum(excluded.values())
+        counts["excluded_labels"] = dict(excluded)
     return {
         "records": records,
         "classes": {"classes": classes, "schemas": [schemas.get(c) for c in classes]},
         "counts": counts,
     }
+
+
+def _check_classes(
+    name: str,
+    source: str,
+    n_raw: int,
+    n_empty: int,
+    n_unknown: int,
+    per_class: Counter[str],
+    min_pc: int,
+    floor: int,
+    why: str,
+) -> None:
+    """Stop unless at least 2 classes have `min_pc` usable rows; the message says why not and
+    the fix. Lowering min_questions_per_class is advised only when it helps: when the
+    second-largest class has at least `floor` rows (the smallest valid value; `why` says why)."""
+    if not per_class:
+        dropped = f"{n_empty} with an empty question"
+        if n_unknown:
+            dropped += f" and {n_unknown} with a db_id missing from tables.json"
+        raise ValueError(
+            f"datasets.{name}: no usable rows in {source} ({n_raw} read, {dropped} dropped); "
+            "add rows with a question and a class"
+        )
+    if len(per_class) == 1:
+        ((c, n),) = per_class.items()
+        raise ValueError(
+            f"datasets.{name}: {source} has only one class: all {n} usable rows have class "
+            f"{c!r}, and classification needs at least 2 classes; add rows of other classes"
+        )
+    kept = sum(1 for n in per_class.values() if n >= min_pc)
+    if kept >= 2:
+        return
+    sizes = per_class.most_common()
+    shown = ", ".join(f"{c!r}: {n}" for c, n in sizes[:N_CLASS_SIZES_NAMED])
+    if len(sizes) > N_CLASS_SIZES_NAMED:
+        shown += f" and {len(sizes) - N_CLASS_SIZES_NAMED} more"
+    msg = (
+        f"datasets.{name}: only {kept} of the {len(sizes)} classes in {source} have at least "
+        f"min_questions_per_class={min_pc} rows (rows per class: {shown}); classification "
+        "needs at least 2 classes. "
+    )
+    second = sizes[1][1]
+    if second >= floor:
+        n_keep = sum(1 for n in per_class.values() if n >= second)
+        msg += (
+            f"Lower datasets.{name}.min_questions_per_class to {second} to keep {n_keep} "
+            "classes, or add rows to the small classes"
+        )
+    else:
+        msg += (
+            "Add rows to the small classes; min_questions_per_class cannot go below "
+            f"{floor} ({why}), which leaves fewer than 2 classes"
+        )
+    raise ValueError(msg)
+
+
+def _check_published_split(
+    name: str,
+    column: str,
+    classes: list[str],
+    labels: list[int],
+    parts: list[str],
+    subsampled: set[str],
+    max_pc: int | None,
+) -> None:
+    """With `split_column`: every kept class has a train, a val and a test row in the CSV's own
+    split (after max_questions_per_class subsampling), else a ValueError naming the class, the
+    empty part(s) and the fix."""
+    seen = {(y, s) for y, s in zip(labels, parts, strict=True)}
+    for y, c in enumerate(classes):
+        empty = [s for s in SPLIT_VALUES if (y, s) not in seen]
+        if not empty:
+            continue
+        what = "/".join(empty)
+        if c in subsampled:
+            raise ValueError(
+                f"datasets.{name}: the published split in column {column!r} gives class {c!r} "
+                f"no {what} row after max_questions_per_class={max_pc} subsampling; raise or "
+                f"remove datasets.{name}.max_questions_per_class, drop the class from the CSV "
+                "or remove split_column to let data.split split it"
+            )
+        raise ValueError(
+            f"datasets.{name}: the published split in column {column!r} gives class {c!r} no "
+            f"{what} row; drop the class from the CSV or remove split_column to let data.split "
+            "split it"
+        )
+
+
+def _excluded(name: str, raw: list[dict[str, Any]], labels: Any) -> Counter[str]:
+    """Rows of `exclude_labels`, per label; a label no row has is most likely a typo."""
+    found = Counter(r["label"] for r in raw if r["label"] in set(labels))
+    missing = [lab for lab in labels if lab not in found]
+    if missing:
+        raise ValueError(
+            f"datasets.{name}.exclude_labels: no row has label(s) {missing}; check the spelling "
+            "against the CSV's label column"
+        )
+    return found
 
 
 def check_class_size(

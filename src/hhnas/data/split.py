@@ -14,8 +14,10 @@ def filter_classes(
     for tiny test configs); classes are returned sorted by name, which fixes label ids.
 
     Rule: a class with fewer rows than `min_per_class` is dropped with all its rows;
-    build_dataset counts them (classes_dropped_small, rows_dropped_small_class) and first checks
-    with `min_class_size` that `min_per_class` is large enough for the split fractions.
+    build_dataset counts them (classes_dropped_small, rows_dropped_small_class) and, unless the
+    dataset carries its own split (`split_column`), first checks with `min_class_size` that
+    `min_per_class` is large enough for the split fractions. Subsampling ignores any split the
+    rows carry.
     """
     counts = Counter(r["label"] for r in rows)
     classes = sorted(c for c, n in counts.items() if n >= min_per_class)

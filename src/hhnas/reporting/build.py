@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pandas as pd
 import yaml
 
 from hhnas.io import read_json
+from hhnas.reporting.captions import caption
 from hhnas.reporting.failures import failure_regions
 from hhnas.reporting.html import embed_image, git_commit, render_report, software_versions
 from hhnas.reporting.metrics import load_metrics
@@ -67,6 +67,13 @@ def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) ->
     """One dataset's sizes and notes; every drop or repeat that counts.json records is named
     (docs/algorithm.md, "Bad input data"). Keys missing from older counts.json read as 0."""
     notes = []
+    if counts.get("rows_dropped_excluded_label"):
+        labels = ", ".join(f"{k} ({v})" for k, v in counts.get("excluded_labels", {}).items())
+        notes.append(
+            f"{counts['rows_dropped_excluded_label']} rows left out by exclude_labels: {labels}"
+        )
+    if counts.get("split_source", "").startswith("column:"):
+        notes.append(f"split as published, from CSV column {counts['split_source'][7:]!r}")
     if counts.get("rows_dropped_empty"):
         notes.append(f"{counts['rows_dropped_empty']} empty questions dropped")
     if counts.get("rows_dropped_unknown_db"):
@@ -112,11 +119,12 @@ def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) ->
     }
 
 
-def _provenance(config: dict[str, Any]) -> dict[str, Any]:
+def _provenance(config: dict[str, Any], basedir: str) -> dict[str, Any]:
+    """``basedir``: the workflow's checkout (not the working directory, which holds the data)."""
     return {
         "title": "HHNAS-AM reproduction report",
         "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "git_commit": git_commit(os.getcwd()),
+        "git_commit": git_commit(basedir),
         "software": software_versions(
             [
                 "python",
@@ -142,18 +150,14 @@ def comparison_section(inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]
         "tables": [
             {
                 "title": "Search strategies, ablations and plain baselines under one budget",
-                "caption": "Per experiment and mean ± sd over experiments; baselines trained "
-                "once on the same split. Iterations to 99 %: search iterations until the "
-                "best-so-far validation accuracy first reached 99 % of the experiment's final "
-                "best. Wall time: sum of the iteration jobs' times.",
+                "caption": caption("comparison_table"),
                 "html": table_html(table),
             }
         ],
         "figures": [
             {
                 "title": "Best-so-far validation accuracy per strategy",
-                "caption": "Mean over experiments (line) and min-max spread (band); dashed: "
-                "plain baselines.",
+                "caption": caption("comparison_figure"),
                 "data_uri": embed_image(inputs["figure_png"]),
             }
         ],
@@ -161,14 +165,19 @@ def comparison_section(inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]
 
 
 def build_comparison_report(
-    config: dict[str, Any], inputs: dict[str, Any], template: str, out: str
+    config: dict[str, Any],
+    inputs: dict[str, Any],
+    template: str,
+    out: str,
+    basedir: str,
+    dataset: str,
 ) -> None:
     """results/comparison.html: the comparison alone, for `make compare`."""
     section = comparison_section(inputs)
     cmp = config["comparison"]
     context = {
-        **_provenance(config),
-        "title": f"HHNAS-AM: strategies and baselines compared ({cmp['dataset']})",
+        **_provenance(config, basedir),
+        "title": f"HHNAS-AM: strategies and baselines compared ({dataset})",
         "datasets": [],
         "tables": section["tables"],
         "figures": section["figures"],
@@ -185,31 +194,112 @@ def build_comparison_report(
     render_report(template, out, context)
 
 
-def build_report(config: dict[str, Any], inputs: dict[str, Any], template: str, out: str) -> None:
-    spider, heldout = config["tables"]["spider"], config["tables"]["heldout"]
+def _figure(path: str, title: str, text: str) -> dict[str, Any]:
+    return {"title": title, "caption": text, "data_uri": embed_image(path)}
+
+
+def _paper_tables(
+    frames: dict[str, pd.DataFrame], roles: dict[str, str], ref: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The paper's tables for the datasets in its roles; reference numbers only beside the
+    dataset in the spider role (they are Spider's)."""
+    tables = []
+    if "spider" in roles:
+        name = roles["spider"]
+        tables.append(
+            {
+                "title": f"Table 3: validation accuracy per experiment and model ({name})",
+                "caption": caption("table3"),
+                "html": table_html(table3(frames[name])),
+            }
+        )
+    if "heldout" in roles:
+        name = roles["heldout"]
+        tables.append(
+            {
+                "title": f"Table 1: test accuracy per experiment and model ({name})",
+                "caption": caption("table1"),
+                "html": table_html(table1(frames[name])),
+            }
+        )
+    if "spider" in roles:
+        name = roles["spider"]
+        tables.append(
+            {
+                "title": f"Table 2: comparison with the cited baseline and the paper ({name})",
+                "caption": caption("table2"),
+                "html": table_html(table2(frames[name], ref["cited_baseline"], ref["paper"])),
+            }
+        )
+    return tables
+
+
+def _spider_notes(
+    config: dict[str, Any], frame: pd.DataFrame, name: str, ref: dict[str, Any]
+) -> list[str]:
+    best = best_candidate(frame)
+    notes = [
+        f"Best {name} candidate: Model {best['model']} (experiment {best['experiment']}, "
+        f"iteration {best['iteration']}): validation {_pct(best['val_acc'])} %, "
+        f"test {_pct(best['test_acc'])} %.",
+        "The paper's Spider set has 86 classes and 6,998 rows 'after merging' (not described); "
+        "ours keeps the train_spider databases with at least "
+        f"{config['datasets'][name]['min_questions_per_class']} questions.",
+    ]
+    for point in ref.get("points", []):
+        verdict = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
+        notes.append(
+            f"Reference point {point['name']}: {point['test']:.1f} % test; our best "
+            f"searched candidate is {verdict} it."
+        )
+    return notes + [str(n) for n in ref.get("notes", [])]
+
+
+def build_report(
+    config: dict[str, Any],
+    inputs: dict[str, Any],
+    template: str,
+    out: str,
+    roles: dict[str, str],
+    basedir: str,
+) -> None:
+    """results/report.html. ``roles``: the run datasets in the paper's roles (hhnas.config)."""
     frames = {
         name: load_metrics(list(inputs[f"metrics_{name}"])) for name in config["run_datasets"]
     }
-    ref = config["reference"]
-    tables = [
-        {
-            "title": "Table 3: validation accuracy per experiment and model (Spider)",
-            "caption": "Failed candidates count as evaluated and are left out of max and min.",
-            "html": table_html(table3(frames[spider])),
-        },
-        {
-            "title": f"Table 1: test accuracy per experiment and model ({heldout})",
-            "caption": "Public stand-in for the paper's confidential 28-class dataset.",
-            "html": table_html(table1(frames[heldout])),
-        },
-        {
-            "title": "Table 2: comparison with the cited baseline and the paper (Spider)",
-            "caption": "Ours: the candidate with the best validation accuracy, and its test "
-            "accuracy.",
-            "html": table_html(table2(frames[spider], ref["cited_baseline"], ref["paper"])),
-        },
-    ]
+    ref = config.get("reference") or {}
+    tables = _paper_tables(frames, roles, ref)
+    figures = []
+    for path in inputs["figures"]:
+        if path.endswith(".png"):
+            stem = Path(path).stem
+            title = stem.replace("figure", "Figure ").replace("model", "Model ")
+            figures.append(
+                _figure(
+                    path,
+                    f"{title} ({roles['spider']})",
+                    caption(stem if stem in ("figure3", "figure4") else "model_trend"),
+                )
+            )
     for name, df in frames.items():
+        if roles.get("spider") != name:
+            # Its Table 3 and trend figures, under its own name.
+            tables.append(
+                {
+                    "title": f"Validation accuracy per experiment and model ({name})",
+                    "caption": caption("dataset_table", dataset=name),
+                    "html": table_html(table3(df)),
+                }
+            )
+            for path in inputs.get(f"own_{name}", []):
+                if path.endswith(".png"):
+                    figures.append(
+                        _figure(
+                            path,
+                            f"{Path(path).stem.replace('model', 'Model ')} ({name})",
+                            caption("dataset_model_trend", dataset=name),
+                        )
+                    )
         tables.append(
             {
                 "title": f"Best candidate of each model ({name})",
@@ -217,17 +307,6 @@ def build_report(config: dict[str, Any], inputs: dict[str, Any], template: str, 
                 "html": table_html(best_per_model(df)),
             }
         )
-    figures = []
-    for path in inputs["figures"]:
-        if path.endswith(".png"):
-            stem = Path(path).stem
-            figures.append(
-                {
-                    "title": stem.replace("figure", "Figure ").replace("model", "Model "),
-                    "caption": "Validation accuracy per search iteration, one line per experiment.",
-                    "data_uri": embed_image(path),
-                }
-            )
     if "table_csv" in inputs:
         section = comparison_section(inputs)
         tables += section["tables"]
@@ -262,27 +341,27 @@ def build_report(config: dict[str, Any], inputs: dict[str, Any], template: str, 
         }
         for name, df in frames.items()
     ]
-    best = best_candidate(frames[spider])
-    notes = [
-        f"Best Spider candidate: Model {best['model']} (experiment {best['experiment']}, "
-        f"iteration {best['iteration']}): validation {_pct(best['val_acc'])} %, "
-        f"test {_pct(best['test_acc'])} %.",
-        "The paper's Spider set has 86 classes and 6,998 rows 'after merging' (not described); "
-        "ours keeps the train_spider databases with at least "
-        f"{config['datasets'][spider]['min_questions_per_class']} questions.",
+    notes = []
+    for name, df in frames.items():
+        if roles.get("spider") != name:
+            best = best_candidate(df)
+            notes.append(
+                f"Best {name} candidate: Model {best['model']} (experiment "
+                f"{best['experiment']}, iteration {best['iteration']}): validation "
+                f"{_pct(best['val_acc'])} %, test {_pct(best['test_acc'])} %."
+            )
+    if "spider" in roles:
+        notes += _spider_notes(config, frames[roles["spider"]], roles["spider"], ref)
+    notes.append(
         "The paper fine-tunes RoBERTa-base per candidate (about 5 days per experiment on a GPU); "
         f"this run used backbone '{config['backbone']['path']}' in mode "
-        f"'{config['backbone']['mode']}'.",
-    ]
-    for point in ref.get("points", []):
-        verdict = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
-        notes.append(
-            f"Reference point {point['name']}: {point['test']:.1f} % test; our best "
-            f"searched candidate is {verdict} it."
-        )
-    notes += [str(n) for n in ref.get("notes", [])]
+        f"'{config['backbone']['mode']}'."
+    )
+    provenance = _provenance(config, basedir)
+    if not roles:
+        provenance["title"] = f"HHNAS-AM search report: {', '.join(config['run_datasets'])}"
     context = {
-        **_provenance(config),
+        **provenance,
         "datasets": [
             _dataset_entry(n, read_json(inputs[f"counts_{n}"]), config)
             for n in config["run_datasets"]

@@ -4,11 +4,12 @@ becomes a record, not a crash."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
 
+from hhnas.config import Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
 from hhnas.training.loop import accuracy, fit, new_result, record_failure
@@ -21,15 +22,16 @@ def train_candidate(
     macro: list[int],
     params: dict[str, Any],
     fs: FeatureSet,
-    train_cfg: dict[str, Any],
+    train_cfg: Training | Mapping[str, Any],
     seed: int,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train the heads of one candidate; return its metrics (best-validation epoch and its test
     accuracy, every epoch's figures). Any exception ends the candidate with status 'failed'."""
     start = time.perf_counter()
+    tc = Training.from_mapping(train_cfg)
     torch.manual_seed(seed)
-    torch.set_num_threads(int(train_cfg.get("threads", 1)))
+    torch.set_num_threads(tc.threads)
     result = new_result()
     result["device"] = "cpu"
     try:
@@ -40,19 +42,19 @@ def train_candidate(
             fs.backbone_dim,
             fs.llm_shape,
             fs.rule_shape,
-            int(train_cfg["cnn_filters"]),
-            bool(train_cfg.get("class_readout", True)),
+            tc.cnn_filters,
+            tc.class_readout,
         )
         result["n_params"] = count_parameters(model)
         opt = make_optimizer(
             int(params["criterion_num"]),
             model.parameters(),
             float(params["learning_rate"]),
-            train_cfg,
+            tc,
             light=True,
         )
         gen = torch.Generator().manual_seed(seed)
-        n, bs = fs.y["train"].shape[0], int(train_cfg["batch_size"])
+        n, bs = fs.y["train"].shape[0], tc.batch_size
 
         def inputs(split: str, idx: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
             return fs.backbone[split][idx], fs.llm[split][idx], fs.rule[split][idx]
@@ -79,7 +81,7 @@ def train_candidate(
                 for i in range(0, rows, EVAL_BATCH)
             )
 
-        fit(model, opt, train_batches, -(-n // bs), evaluate, train_cfg, result, progress=progress)
+        fit(model, opt, train_batches, -(-n // bs), evaluate, tc, result, progress=progress)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded for the search
         record_failure(result, exc)
     result["seconds"] = round(time.perf_counter() - start, 3)

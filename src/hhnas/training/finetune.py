@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from hhnas.config import Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
 from hhnas.training.loop import accuracy, autocast_for, fit, new_result, record_failure
@@ -100,13 +101,13 @@ class FineTunedHybrid(nn.Module):
         return self.head(pool(hidden.last_hidden_state, attention_mask, self.pooling), llm, rule)
 
 
-def head_lr_scale(train_cfg: dict[str, Any]) -> float:
-    return float(train_cfg.get("head_lr_scale", 1.0))
+def head_lr_scale(train_cfg: Training | Mapping[str, Any]) -> float:
+    return Training.from_mapping(train_cfg).head_lr_scale
 
 
-def pick_device(train_cfg: dict[str, Any]) -> torch.device:
+def pick_device(train_cfg: Training | Mapping[str, Any]) -> torch.device:
     """CUDA when the job was given a GPU (``training.gpu`` > 0) and one is visible."""
-    if int(train_cfg.get("gpu", 0)) > 0 and torch.cuda.is_available():
+    if Training.from_mapping(train_cfg).gpu > 0 and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
 
@@ -123,8 +124,8 @@ def train_finetune_candidate(
     fs: FeatureSet,
     tokens: TokenCache,
     model_dir: str,
-    train_cfg: dict[str, Any],
-    backbone_cfg: dict[str, Any],
+    train_cfg: Training | Mapping[str, Any],
+    backbone_cfg: Mapping[str, Any],
     seed: int,
     progress: Callable[[str], None] | None = None,
     encoder_factory: Callable[[str], nn.Module] = load_encoder,
@@ -132,14 +133,15 @@ def train_finetune_candidate(
     """Fine-tune encoder + heads of one candidate; metrics as in the frozen mode. Any exception
     (a NaN loss, CUDA out of memory, an unbuildable layer size) ends it as 'failed'."""
     start = time.perf_counter()
+    tc = Training.from_mapping(train_cfg)
     result = new_result()
-    device = pick_device(train_cfg)
+    device = pick_device(tc)
     result["device"] = str(device)
     model = opt = None
     try:
         torch.manual_seed(seed)
         if device.type == "cpu":
-            torch.set_num_threads(int(train_cfg.get("threads", 1)))
+            torch.set_num_threads(tc.threads)
         encoder = encoder_factory(model_dir)
         head = HybridClassifier(
             macro,
@@ -148,22 +150,22 @@ def train_finetune_candidate(
             int(encoder.config.hidden_size),
             fs.llm_shape,
             fs.rule_shape,
-            int(train_cfg["cnn_filters"]),
-            bool(train_cfg.get("class_readout", True)),
+            tc.cnn_filters,
+            tc.class_readout,
         )
-        model = FineTunedHybrid(encoder, head, backbone_cfg.get("pooling", "mean")).to(device)
+        model = FineTunedHybrid(encoder, head, backbone_cfg["pooling"]).to(device)
         result["n_params"] = count_parameters(model)
-        if train_cfg.get("compile") and device.type == "cuda":
+        if tc.compile and device.type == "cuda":
             model.encoder = torch.compile(model.encoder, dynamic=True)
         lr = float(params["learning_rate"])
         # The searched rate drives the encoder; the freshly initialised heads may learn faster
         # (training.head_lr_scale; 1 = the paper's single rate). See docs/algorithm.md.
         groups = [
             {"params": list(model.encoder.parameters()), "lr": lr},
-            {"params": list(model.head.parameters()), "lr": lr * head_lr_scale(train_cfg)},
+            {"params": list(model.head.parameters()), "lr": lr * tc.head_lr_scale},
         ]
         opt = make_optimizer(
-            int(params["criterion_num"]), groups, lr, train_cfg, fused=device.type == "cuda"
+            int(params["criterion_num"]), groups, lr, tc, fused=device.type == "cuda"
         )
         llm = {s: t.to(device) for s, t in fs.llm.items()}
         rule = {s: t.to(device) for s, t in fs.rule.items()}
@@ -180,7 +182,7 @@ def train_finetune_candidate(
                 p = torch.from_numpy(pos).to(device)
                 yield (move(ids), move(mask), llm[split][p], rule[split][p]), ys[split][p]
 
-        bs = int(train_cfg["batch_size"])
+        bs = tc.batch_size
 
         def train_batches(epoch: int) -> Iterator[tuple]:
             return batches("train", np.random.default_rng([seed, epoch]))
@@ -194,9 +196,9 @@ def train_finetune_candidate(
             train_batches,
             -(-len(rows["train"]) // bs),
             evaluate,
-            train_cfg,
+            tc,
             result,
-            autocast=autocast_for(device, train_cfg.get("amp")),
+            autocast=autocast_for(device, tc.amp),
             progress=progress,
         )
         if device.type == "cuda":

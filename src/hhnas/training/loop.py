@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from hhnas.config import Training
 from hhnas.training.optimizers import make_scheduler
 
 # Tests set this to inject faults (a NaN loss, an out-of-memory error) into the real loop.
@@ -57,7 +58,7 @@ def fit(
     train_batches: Callable[[int], Iterable[Batch]],
     batches_per_epoch: int,
     evaluate: Callable[[str], float],
-    train_cfg: dict[str, Any],
+    train_cfg: Training | Mapping[str, Any],
     result: dict[str, Any],
     *,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
@@ -65,9 +66,9 @@ def fit(
 ) -> None:
     """Train for ``training.epochs`` with its schedule and gradient clipping, evaluating after
     each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record)."""
-    epochs = int(train_cfg["epochs"])
-    grad_clip = float(train_cfg.get("grad_clip", 0.0))
-    scheduler = make_scheduler(opt, train_cfg, epochs * batches_per_epoch)
+    tc = Training.from_mapping(train_cfg)
+    epochs, grad_clip = tc.epochs, tc.grad_clip
+    scheduler = make_scheduler(opt, tc, epochs * batches_per_epoch)
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()

@@ -4,11 +4,12 @@ learning-rate schedule (``training.lr_schedule``, ``training.warmup_ratio``)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
+from hhnas.config import Training
 from hhnas.training.light_optim import LightAdamW, LightOptimizer, LightRMSprop, LightSGD
 
 OPTIMIZERS = {0: "AdamW", 1: "SGD", 2: "RMSprop"}
@@ -19,15 +20,15 @@ def make_optimizer(
     criterion_num: int,
     params: Iterable[torch.nn.Parameter],
     lr: float,
-    train_cfg: dict[str, Any],
+    train_cfg: Training | Mapping[str, Any],
     light: bool = False,
     fused: bool = False,
 ) -> torch.optim.Optimizer | LightOptimizer:
     """``light``: the torch.optim-free versions (same updates; see light_optim for why).
     ``fused`` (parameters on CUDA): AdamW and SGD update every tensor in one kernel, which
     matters when a small batch makes the step loop launch-bound."""
-    wd = float(train_cfg.get("weight_decay", 0.0))
-    momentum = float(train_cfg["momentum"])
+    tc = Training.from_mapping(train_cfg)
+    wd, momentum = tc.weight_decay, tc.momentum
     if criterion_num not in OPTIMIZERS:
         raise ValueError(
             f"criterion_num must be 0 (AdamW), 1 (SGD) or 2 (RMSprop), got {criterion_num}"
@@ -69,10 +70,10 @@ class Schedule:
     """Sets ``lr_factor(step) * base lr`` on the optimizer before each step; works with
     torch.optim and the light optimizers alike."""
 
-    def __init__(self, opt: Any, train_cfg: dict[str, Any], total_steps: int) -> None:
+    def __init__(self, opt: Any, train_cfg: Training | Mapping[str, Any], total_steps: int) -> None:
         self.opt, self.total, self.step_no = opt, total_steps, 0
-        self.schedule = str(train_cfg.get("lr_schedule", "constant"))
-        self.warmup = float(train_cfg.get("warmup_ratio", 0.0))
+        tc = Training.from_mapping(train_cfg)
+        self.schedule, self.warmup = tc.lr_schedule, tc.warmup_ratio
         self.base = [g["lr"] for g in opt.param_groups]
         self._apply()
 
@@ -86,8 +87,11 @@ class Schedule:
         self._apply()
 
 
-def make_scheduler(opt: Any, train_cfg: dict[str, Any], total_steps: int) -> Schedule | None:
+def make_scheduler(
+    opt: Any, train_cfg: Training | Mapping[str, Any], total_steps: int
+) -> Schedule | None:
     """None for a constant rate without warm-up, so the default path does no extra work."""
-    if train_cfg.get("lr_schedule", "constant") == "constant" and not train_cfg.get("warmup_ratio"):
+    tc = Training.from_mapping(train_cfg)
+    if tc.lr_schedule == "constant" and not tc.warmup_ratio:
         return None
-    return Schedule(opt, train_cfg, total_steps)
+    return Schedule(opt, tc, total_steps)

@@ -1,0 +1,642 @@
+"""The workflow's configuration, owned in one place.
+
+`load` (tests, tools) and the workflow (rules/common.smk: `check_unknown_keys`, Snakemake's
+`validate`, then `from_validated`) build one typed :class:`Config` from the merged YAML:
+
+1. unknown keys are refused with the closest valid key (:func:`check_unknown_keys`), before the
+   schema's own message, which only says "Additional properties are not allowed";
+2. the JSON schema (config/schema/config.schema.yaml) checks types and ranges and fills in its
+   defaults, the only place defaults live;
+3. :func:`check` applies every rule that spans keys (split fractions, ranges and initial values,
+   dataset, role and variant references, input files), collecting all problems in one
+   :class:`ConfigError` so a user fixes them in one go, before any job.
+
+The typed sections are read-only views; the raw mapping stays the source of the jobs' config
+hash (hhnas.jobs.iteration), so a finished search keeps matching its state files.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib.util
+import itertools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hhnas.search.space import model_number
+from hhnas.variants import comparison_variants, main_variant, variant_search
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "config" / "schema" / "config.schema.yaml"
+ABLATION_DIR = ROOT / "config" / "ablations"
+
+# What each micro parameter must be for the templates that read it (hhnas.models.hybrid).
+INTEGER_PARAMETERS = ("layer_size1", "layer_size2", "kernel_size")
+# Paper roles: which dataset feeds which of the paper's tables and figures.
+ROLE_OUTPUTS = {
+    "spider": ("table2", "table3", "figure3", "figure4"),
+    "heldout": ("table1",),
+}
+SPLIT_TOLERANCE = 1e-6
+
+
+class ConfigError(ValueError):
+    """Every problem found, one per line, each naming the key and what would be valid."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"config: {p}" for p in self.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknown keys
+
+
+def read_schema(path: Path = SCHEMA) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@cache
+def section_defaults(section: str) -> dict[str, Any]:
+    """The schema's defaults of one top-level section: the only place they are written."""
+    props = read_schema()["properties"][section].get("properties", {})
+    return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while isinstance(node, dict) and "$ref" in node:
+        node = root["$defs"][node["$ref"].split("/")[-1]]
+    return node
+
+
+def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str) -> list[str]:
+    node = _resolve(node, root)
+    if not isinstance(value, dict) or not isinstance(node, dict):
+        return []
+    props = node.get("properties", {})
+    extra = node.get("additionalProperties", True)
+    out = []
+    for key, sub in value.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key in props:
+            out += _unknown(sub, props[key], root, path)
+        elif isinstance(extra, dict):
+            out += _unknown(sub, extra, root, path)
+        elif extra is False:
+            close = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
+            hint = f"; did you mean `{f'{where}.' if where else ''}{close[0]}`?" if close else ""
+            allowed = ", ".join(props) or "none"
+            out.append(f"`{path}` is not a known key{hint} (allowed here: {allowed})")
+    return out
+
+
+def check_unknown_keys(config: Mapping[str, Any], schema: dict[str, Any] | None = None) -> None:
+    """Refuse keys the schema does not know, naming the closest valid key."""
+    schema = schema or read_schema()
+    problems = _unknown(dict(config), schema, schema, "")
+    if problems:
+        raise ConfigError(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed sections
+
+
+@dataclass(frozen=True)
+class Split:
+    train: float
+    val: float
+    test: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    format: str
+    min_questions_per_class: int
+    max_questions_per_class: int | None
+    spider_dir: str | None = None
+    splits: tuple[str, ...] = ()
+    path: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    id_column: str | None = None
+    split_column: str | None = None
+    exclude_labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    initial: Any
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+    mutable: bool = True
+
+
+@dataclass(frozen=True)
+class Training:
+    """`training`: how every candidate trains (hhnas.training)."""
+
+    epochs: int
+    batch_size: int
+    cnn_filters: int
+    momentum: float
+    weight_decay: float
+    threads: int
+    gpu: int
+    class_readout: bool
+    lr_schedule: str
+    warmup_ratio: float
+    grad_clip: float
+    head_lr_scale: float
+    amp: str
+    compile: bool
+
+    @classmethod
+    def from_mapping(cls, section: Training | Mapping[str, Any]) -> Training:
+        """The typed section; keys the mapping lacks take the schema's defaults."""
+        if isinstance(section, Training):
+            return section
+        values = {**section_defaults("training"), **section}
+        missing = [f.name for f in fields(cls) if f.name not in values]
+        if missing:
+            raise ConfigError([f"training.{k}: required (no default)" for k in missing])
+        cast = {"int": int, "float": float, "bool": bool, "str": str}
+        return cls(**{f.name: cast[str(f.type)](values[f.name]) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class RuleResources:
+    mem_mb: int
+    runtime: int
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    dataset: str
+    in_report: bool
+    strategies: tuple[str, ...]
+    ablations: tuple[str, ...]
+    baselines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration: typed views plus the raw mapping the rules pass on."""
+
+    raw: dict[str, Any]
+    run_datasets: tuple[str, ...]
+    datasets: dict[str, Dataset]
+    split: Split
+    split_seed: int
+    spider_dir: str
+    roles: dict[str, str]
+    comparison: Comparison
+    resources: dict[str, RuleResources]
+    experiments: int
+    iterations: int
+    main_variant: str
+    variants: tuple[str, ...]
+    compared: tuple[str, ...]
+    variant_search: dict[str, dict[str, Any]] = field(repr=False)
+
+    @property
+    def last_iteration(self) -> int:
+        return self.iterations - 1
+
+    @property
+    def models(self) -> list[int]:
+        """Model numbers the main search can reach (a fixed bit keeps its initial value)."""
+        macro = self.raw["search"]["macro"]
+        pairs = zip(macro["initial"], macro["mutable"], strict=True)
+        bits = [(0, 1) if mutable else (int(b),) for b, mutable in pairs]
+        return sorted({model_number(m) for m in itertools.product(*bits)})
+
+    def role_outputs(self) -> list[str]:
+        """The paper's tables and figures this run makes: those whose dataset is run."""
+        return [name for role in self.roles for name in ROLE_OUTPUTS[role]]
+
+    def table_files(self) -> list[str]:
+        tables = sorted(n for n in self.role_outputs() if n.startswith("table"))
+        return [f"results/tables/{n}.{ext}" for n in tables for ext in ("csv", "md", "tex")]
+
+    def figure_files(self) -> list[str]:
+        figures = [n for n in ("figure3", "figure4") if n in self.role_outputs()]
+        if "spider" in self.roles:
+            figures += [f"model{m}" for m in self.models]
+        return [f"results/figures/{n}.{ext}" for n in figures for ext in ("png", "svg")]
+
+    def dataset_files(self, dataset: str) -> list[str]:
+        """Each dataset's own per-experiment x model table and trend figures."""
+        base = f"results/{dataset}"
+        return [f"{base}/tables/experiments.{ext}" for ext in ("csv", "md", "tex")] + [
+            f"{base}/figures/model{m}.{ext}" for m in self.models for ext in ("png", "svg")
+        ]
+
+
+def _parameter(name: str, spec: Mapping[str, Any]) -> Parameter:
+    return Parameter(
+        name=name,
+        type=str(spec["type"]),
+        initial=spec["initial"],
+        low=spec.get("low"),
+        high=spec.get("high"),
+        log=bool(spec.get("log", False)),
+        choices=tuple(spec.get("choices", ())),
+        mutable=bool(spec.get("mutable", True)),
+    )
+
+
+def parameters(search: Mapping[str, Any]) -> list[Parameter]:
+    return [_parameter(n, s) for n, s in search["parameters"].items()]
+
+
+def _dataset(name: str, spec: Mapping[str, Any]) -> Dataset:
+    return Dataset(
+        name=name,
+        format=str(spec["format"]),
+        min_questions_per_class=int(spec["min_questions_per_class"]),
+        max_questions_per_class=spec.get("max_questions_per_class"),
+        spider_dir=spec.get("spider_dir"),
+        splits=tuple(spec.get("splits", ())),
+        path=spec.get("path"),
+        text_column=str(spec.get("text_column", "text")),
+        label_column=str(spec.get("label_column", "label")),
+        id_column=spec.get("id_column"),
+        split_column=spec.get("split_column"),
+        exclude_labels=tuple(spec.get("exclude_labels", ())),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-field rules: each returns the problems it finds (empty when fine).
+
+
+def _close(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def split_problems(split: Mapping[str, float]) -> list[str]:
+    total = sum(float(split[k]) for k in ("train", "val", "test"))
+    if abs(total - 1.0) > SPLIT_TOLERANCE:
+        parts = " + ".join(f"{k} {split[k]}" for k in ("train", "val", "test"))
+        return [
+            f"data.split: {parts} = {total:g}; the three fractions must sum to 1 "
+            "(e.g. train: 0.70, val: 0.15, test: 0.15)"
+        ]
+    return []
+
+
+def parameter_problems(search: Mapping[str, Any], where: str = "search") -> list[str]:
+    out = []
+    for p in parameters(search):
+        key = f"{where}.parameters.{p.name}"
+        if p.type == "continuous":
+            if p.low is None or p.high is None:
+                out.append(f"{key}: a continuous parameter needs `low` and `high`")
+                continue
+            if p.choices:
+                out.append(f"{key}.choices: only discrete parameters take choices")
+            if not p.low < p.high:
+                out.append(f"{key}: low={p.low} must be below high={p.high}")
+                continue
+            if p.log and p.low <= 0:
+                out.append(f"{key}.low={p.low}: must be > 0 with log: true (log10 of it is taken)")
+                continue
+            if not isinstance(p.initial, (int, float)) or not p.low <= p.initial <= p.high:
+                out.append(
+                    f"{key}.initial={p.initial!r} is outside [low, high] = [{p.low}, {p.high}]"
+                )
+        else:
+            if not p.choices:
+                out.append(f"{key}: a discrete parameter needs `choices`")
+                continue
+            if p.low is not None or p.high is not None:
+                out.append(f"{key}: low/high apply to continuous parameters; list `choices`")
+            if p.name in INTEGER_PARAMETERS:
+                bad = [c for c in p.choices if type(c) is not int or c < 1]
+                if bad:
+                    out.append(
+                        f"{key}.choices: {bad} not allowed; {p.name} is a size, a whole number >= 1"
+                    )
+            if p.initial not in p.choices:
+                out.append(f"{key}.initial={p.initial!r} is not one of choices {list(p.choices)}")
+        if p.name in INTEGER_PARAMETERS and p.type != "discrete":
+            out.append(f"{key}.type: {p.name} is a size the models read as an integer: discrete")
+    macro = search["macro"]
+    if not any(macro["mutable"]) and not any(p.mutable for p in parameters(search)):
+        out.append(
+            f"{where}: nothing is mutable; set {where}.macro.mutable or some "
+            f"{where}.parameters.*.mutable to true"
+        )
+    if not float(search["var_min"]) <= float(search["var_init"]) <= float(search["var_max"]):
+        out.append(
+            f"{where}.var_init={search['var_init']} must lie in [var_min, var_max] = "
+            f"[{search['var_min']}, {search['var_max']}]"
+        )
+    return out
+
+
+def dataset_problems(config: Mapping[str, Any]) -> list[str]:
+    out = []
+    known = list(config["datasets"])
+    runs = list(config["run_datasets"])
+    for name in sorted({n for n in runs if runs.count(n) > 1}):
+        out.append(f"run_datasets: {name!r} is listed twice")
+    for name in runs:
+        if name not in config["datasets"]:
+            out.append(
+                f"run_datasets names {name!r}, which is not a key of `datasets`"
+                f"{_close(name, known)} (known: {', '.join(known)})"
+            )
+    for role, name in (config.get("tables") or {}).items():
+        if name is not None and name not in config["datasets"]:
+            out.append(
+                f"tables.{role}={name!r} is not a key of `datasets`{_close(name, known)} "
+                f"(known: {', '.join(known)}; or null for no dataset in that role)"
+            )
+    cmp_name = (config.get("comparison") or {}).get("dataset")
+    if cmp_name is not None and cmp_name not in runs:
+        out.append(
+            f"comparison.dataset={cmp_name!r} must be one of run_datasets "
+            f"({', '.join(runs)}){_close(cmp_name, runs)}, or null for the first of them"
+        )
+    for name, spec in config["datasets"].items():
+        key = f"datasets.{name}"
+        if spec["format"] == "csv":
+            if not spec.get("path"):
+                out.append(f"{key}.path: a csv dataset needs the path of its CSV file")
+            for k in ("splits", "spider_dir"):
+                if k in spec:
+                    out.append(f"{key}.{k}: only for format spider")
+        else:
+            csv_only = ("path", "text_column", "label_column", "id_column", "split_column")
+            for k in csv_only + ("exclude_labels",):
+                if k in spec:
+                    out.append(f"{key}.{k}: only for format csv")
+            if not spec.get("splits"):
+                out.append(f"{key}.splits: name Spider's splits to read (train_spider, ...)")
+    return out
+
+
+def class_size_problems(config: Mapping[str, Any]) -> list[str]:
+    from hhnas.data.prepare import check_class_size
+
+    out = []
+    for name in config["run_datasets"]:
+        spec = config["datasets"].get(name)
+        if spec is None or spec.get("split_column"):
+            continue  # a published split: the fractions do not apply
+        try:
+            check_class_size(
+                name,
+                int(spec["min_questions_per_class"]),
+                spec.get("max_questions_per_class"),
+                config["data"]["split"],
+            )
+        except ValueError as exc:
+            out.append(str(exc))
+    return out
+
+
+def file_problems(config: Mapping[str, Any]) -> list[str]:
+    """Inputs that must exist before any job: datasets' files and the backbone."""
+    out = []
+    for name in config["run_datasets"]:
+        spec = config["datasets"].get(name)
+        if spec is None:
+            continue
+        if spec["format"] == "spider":
+            key = f"datasets.{name}.spider_dir" if "spider_dir" in spec else "data.spider_dir"
+            root = spec.get("spider_dir", config["data"]["spider_dir"])
+            for fname in ("questions.jsonl", "tables.json"):
+                if not os.path.isfile(os.path.join(root, fname)):
+                    out.append(
+                        f"{os.path.join(root, fname)}: not found. Set `{key}` to the directory "
+                        "holding Spider's questions.jsonl and tables.json (README, section Data)"
+                    )
+                    break
+        elif spec.get("path") and not os.path.isfile(spec["path"]):
+            out.append(
+                f"datasets.{name}.path={spec['path']!r}: no such CSV file (relative paths are "
+                f"read from the working directory, {os.getcwd()})"
+            )
+    out += backbone_problems(str(config["backbone"]["path"]))
+    return out + csv_problems(config) if not out else out
+
+
+# A CSV is read once more at start-up so that an empty file or a one-class dataset stops the
+# run before any job; past this size the read is left to the data job alone.
+CSV_PRECHECK_BYTES = 50_000_000
+
+
+def csv_problems(config: Mapping[str, Any]) -> list[str]:
+    """Build each CSV dataset in memory (what the data job does, nothing written)."""
+    from hhnas.data.loaders import DataError
+    from hhnas.data.prepare import build_dataset
+
+    out = []
+    for name in config["run_datasets"]:
+        spec = config["datasets"][name]
+        if spec["format"] != "csv" or os.path.getsize(spec["path"]) > CSV_PRECHECK_BYTES:
+            continue
+        try:
+            build_dataset(name, dict(spec), dict(config["data"]))
+        except (DataError, ValueError) as exc:
+            out.append(str(exc))
+    return out
+
+
+def _in_hub_cache(spec: str) -> bool:
+    """A hub id already downloaded (nothing is fetched at run time)."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    return os.path.isdir(os.path.join(HF_HUB_CACHE, f"models--{'--'.join(spec.split('/'))}"))
+
+
+def backbone_problems(spec: str) -> list[str]:
+    from hhnas.features.split_zip import PREFIX, find_parts
+
+    if spec.startswith(PREFIX):
+        try:
+            find_parts(spec[len(PREFIX) :], "backbone.path")
+        except FileNotFoundError as exc:
+            return [str(exc)]
+        return []
+    if spec.startswith("package:"):
+        package = spec.split(":", 1)[1]
+        if importlib.util.find_spec(package) is None:
+            return [
+                f"backbone.path={spec!r}: Python package {package!r} is not installed "
+                "(make install), or set backbone.path to a local model directory"
+            ]
+        return []
+    if os.path.isdir(os.path.expanduser(spec)) or _in_hub_cache(spec):
+        return []
+    return [
+        f"backbone.path={spec!r}: neither a local directory nor a model in the local Hugging "
+        "Face cache. Set backbone.path in the config file, or pass --config backbone_path=DIR, "
+        "to a local transformers model directory (config.json, tokenizer and weights)"
+    ]
+
+
+def variant_problems(
+    config: Mapping[str, Any],
+    searches: Mapping[str, dict[str, Any]],
+    validate: Callable[[dict[str, Any]], None] | None,
+) -> list[str]:
+    out = []
+    main = main_variant(dict(config))
+    base = {k: v for k, v in config["search"].items() if k != "strategy"}
+    for variant, search in searches.items():
+        if variant != main and {k: v for k, v in search.items() if k != "strategy"} == base:
+            continue  # another strategy over the same space: its problems are the main one's
+        where = "search" if variant == main else f"search (variant {variant!r})"
+        if variant != main and validate is not None:
+            # An ablation's merged search config must satisfy the schema the main one did.
+            try:
+                validate({**config, "search": copy.deepcopy(search)})
+            except Exception as exc:  # noqa: BLE001 - the schema library's own error types
+                out.append(f"{where}: {str(exc).splitlines()[0]}")
+                continue
+        out += parameter_problems(search, where)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+
+def resolve_roles(config: Mapping[str, Any]) -> dict[str, str]:
+    """Roles whose dataset is run; a role naming a dataset not run is simply absent."""
+    runs = list(config["run_datasets"])
+    tables = config.get("tables") or {}
+    return {r: tables[r] for r in ROLE_OUTPUTS if tables.get(r) in runs}
+
+
+def check(
+    config: Mapping[str, Any],
+    validate: Callable[[dict[str, Any]], None] | None = None,
+    ablation_dir: Path = ABLATION_DIR,
+    files: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Every cross-field rule; returns each variant's search config. Raises ConfigError."""
+    problems = split_problems(config["data"]["split"]) + dataset_problems(config)
+    searches: dict[str, dict[str, Any]] = {}
+    try:
+        main = main_variant(dict(config))
+        names = [main] + [v for v in comparison_variants(dict(config)) if v != main]
+        for v in names:
+            searches[v] = variant_search(dict(config), v, str(ablation_dir))
+    except ValueError as exc:
+        problems.append(str(exc))
+    problems += variant_problems(config, searches, validate)
+    if not problems:
+        problems += class_size_problems(config)
+    if files and not problems:
+        problems += file_problems(config)
+    if problems:
+        raise ConfigError(problems)
+    return searches
+
+
+def from_validated(
+    config: dict[str, Any],
+    validate: Callable[[dict[str, Any]], None] | None = None,
+    ablation_dir: Path = ABLATION_DIR,
+    files: bool = True,
+) -> Config:
+    """The typed config of a schema-validated (defaults filled) mapping, after :func:`check`."""
+    searches = check(config, validate, ablation_dir, files)
+    main = main_variant(config)
+    compared = tuple(comparison_variants(config))
+    runs = tuple(config["run_datasets"])
+    cmp = config.get("comparison") or {}
+    res = config["resources"]
+    return Config(
+        raw=config,
+        run_datasets=runs,
+        datasets={n: _dataset(n, s) for n, s in config["datasets"].items()},
+        split=Split(**{k: float(v) for k, v in config["data"]["split"].items()}),
+        split_seed=int(config["data"]["split_seed"]),
+        spider_dir=str(config["data"]["spider_dir"]),
+        roles=resolve_roles(config),
+        comparison=Comparison(
+            dataset=cmp.get("dataset") or runs[0],
+            in_report=bool(cmp.get("in_report", False)),
+            strategies=tuple(cmp.get("strategies", ())),
+            ablations=tuple(cmp.get("ablations", ())),
+            baselines=tuple(cmp.get("baselines", ())),
+        ),
+        resources={
+            k: RuleResources(int(v["mem_mb"]), int(v["runtime"]), int(v.get("threads", 1)))
+            for k, v in res.items()
+        },
+        experiments=int(config["search"]["experiments"]),
+        iterations=int(config["search"]["iterations"]),
+        main_variant=main,
+        variants=tuple(searches),
+        compared=compared,
+        variant_search=searches,
+    )
+
+
+def schema_validator(schema_path: Path = SCHEMA) -> Callable[[dict[str, Any]], None]:
+    """Snakemake's own `validate` (it fills the schema's defaults), as the workflow calls it."""
+    from snakemake.utils import validate
+
+    def run(cfg: dict[str, Any]) -> None:
+        validate(cfg, schema=str(schema_path))
+
+    return run
+
+
+def load(raw: Mapping[str, Any], files: bool = True, schema_path: Path = SCHEMA) -> Config:
+    """Unknown keys, schema (with its defaults) and every cross-field rule, as the workflow
+    does it; for tests and tools that start from a merged mapping."""
+    config = copy.deepcopy(dict(raw))
+    if "backbone_path" in config:
+        config["backbone"]["path"] = str(config.pop("backbone_path"))
+    check_unknown_keys(config, read_schema(schema_path))
+    validate = schema_validator(schema_path)
+    validate(config)
+    return from_validated(config, validate, files=files)
+
+
+def merged(*paths: str | Path) -> dict[str, Any]:
+    """Config files merged as Snakemake merges --configfile (later wins, mappings key by key)."""
+    from hhnas.variants import deep_merge
+
+    out: dict[str, Any] = {}
+    for p in paths:
+        with open(p, encoding="utf-8") as fh:
+            out = deep_merge(out, yaml.safe_load(fh) or {})
+    return out
+
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "check",
+    "check_unknown_keys",
+    "from_validated",
+    "load",
+    "merged",
+]

