@@ -31,6 +31,7 @@ MODELS = CONFIG.models
 TABLE_FILES = CONFIG.table_files()
 FIGURE_FILES = CONFIG.figure_files()
 ROLES = CONFIG.roles
+COMPARISON_FILES = CONFIG.comparison_files
 # Paths the scripts read come from here, never from the working directory (`snakemake -s`).
 TEMPLATE = os.path.join(workflow.basedir, "report", "template.html.j2")
 # The captions both reports show (hhnas.reporting.captions): an edited caption rebuilds them.
@@ -177,11 +178,6 @@ def comparison_inputs(wildcards):
     ]
     return inputs
 
-
-COMPARISON_FILES = {
-    "table_csv": "results/comparison/comparison.csv",
-    "figure_png": "results/comparison/best_so_far.png",
-}
 
 
 def spider_metrics(wildcards):

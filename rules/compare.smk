@@ -61,6 +61,5 @@ rule comparison_html:
         "../envs/report.yaml"
     params:
         config=config,
-        dataset=CONFIG.comparison.dataset,
     script:
         "../scripts/comparison_report.py"

@@ -150,6 +150,5 @@ rule report_html:
         "../envs/report.yaml"
     params:
         config=config,
-        roles=ROLES,
     script:
         "../scripts/report.py"

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from hhnas.config import load, merged
 from hhnas.reporting.build import build_comparison_report, build_report
 from hhnas.reporting.figures import plot_model_trend
 from hhnas.reporting.html import (
@@ -351,16 +352,14 @@ def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
         inputs[f"metrics_{name}"] = paths
         inputs[f"counts_{name}"] = str(tmp_path / f"counts_{name}.json")
         Path(inputs[f"counts_{name}"]).write_text(json.dumps(counts))
-    config = {
-        "run_datasets": list(metrics),
-        "datasets": {name: {"min_questions_per_class": 2} for name in metrics},
-        "reference": {"cited_baseline": BASELINE, "paper": PAPER},
-        "backbone": {"path": "tiny", "mode": "frozen"},
-        "search": {},
-    }
+    raw = merged(ROOT / "config" / "config.yaml")
+    raw["datasets"]["heldout"] = raw["datasets"]["spider-heldout"]
+    raw["datasets"]["own"] = {"format": "csv", "path": "own.csv", "min_questions_per_class": 20}
+    raw["run_datasets"] = list(metrics)
+    raw["tables"] = {"spider": "spider", "heldout": "heldout"}
+    raw["reference"]["paper"] = PAPER
     out = tmp_path / "report.html"
-    roles = {"spider": "spider", "heldout": "heldout"}
-    build_report(config, inputs, str(TEMPLATE), str(out), roles, str(tmp_path))
+    build_report(load(raw, files=False), inputs, str(TEMPLATE), str(out), str(tmp_path))
     shown = _captions(out.read_text())
     assert shown["Table 3: validation accuracy per experiment and model (spider)"] == _rst("table3")
     assert shown["Table 1: test accuracy per experiment and model (heldout)"] == _rst("table1")
@@ -383,13 +382,10 @@ def test_built_comparison_captions_are_the_rst_files(tmp_path: Path) -> None:
     plot_model_trend(df, 1, str(png), str(png.with_suffix(".svg")), "x")
     table_csv = tmp_path / "comparison.csv"
     table_csv.write_text("Variant,Exp,Iterations\nhhnas,EXP1,5\n")
-    config = {
-        "comparison": {"strategies": ["hhnas"], "ablations": [], "baselines": ["plain"]},
-        "search": {"experiments": 1, "iterations": 5},
-    }
+    cfg = load(merged(ROOT / "config" / "config.yaml"), files=False)
     out = tmp_path / "comparison.html"
     inputs = {"table_csv": str(table_csv), "figure_png": str(png)}
-    build_comparison_report(config, inputs, str(TEMPLATE), str(out), str(tmp_path), "spider")
+    build_comparison_report(cfg, inputs, str(TEMPLATE), str(out), str(tmp_path))
     shown = _captions(out.read_text())
     assert shown["Search strategies, ablations and plain baselines under one budget"] == _rst(
         "comparison_table"

@@ -30,7 +30,6 @@ from typing import Any
 
 import yaml
 
-from hhnas.search.space import model_number
 from hhnas.variants import comparison_variants, main_variant, variant_search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +65,12 @@ def read_schema(path: Path = SCHEMA) -> dict[str, Any]:
 
 @cache
 def section_defaults(section: str) -> dict[str, Any]:
-    """The schema's defaults of one top-level section: the only place they are written."""
-    props = read_schema()["properties"][section].get("properties", {})
+    """The schema's defaults of one section (dotted: "search.optuna"): the only place they are
+    written."""
+    node = read_schema()
+    for part in section.split("."):
+        node = node["properties"][part]
+    props = node.get("properties", {})
     return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
 
 
@@ -129,8 +132,9 @@ class Dataset:
     spider_dir: str | None = None
     splits: tuple[str, ...] = ()
     path: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
+    # csv only; the schema fills their defaults in for csv datasets.
+    text_column: str | None = None
+    label_column: str | None = None
     id_column: str | None = None
     split_column: str | None = None
     exclude_labels: tuple[str, ...] = ()
@@ -181,6 +185,50 @@ class Training:
 
 
 @dataclass(frozen=True)
+class Search:
+    """`search`: what a strategy reads (hhnas.search); the space itself is built from `raw`
+    by hhnas.search.space, and `reward` by hhnas.objective."""
+
+    raw: dict[str, Any] = field(repr=False)
+    strategy: str
+    seed: int
+    max_prob: float
+    k: float
+    q_init: float
+    q_alpha: float
+    q_update: str
+    q_min: float
+    mean_rule: str
+    variance_rule: str
+    variance_mean: str
+    var_init: float
+    var_min: float
+    var_max: float
+    parent: str
+    require_mutation: bool
+    optuna_startup_trials: int
+    optuna_multivariate: bool
+
+    @classmethod
+    def from_mapping(cls, section: Search | Mapping[str, Any]) -> Search:
+        if isinstance(section, Search):
+            return section
+        optuna = {**section_defaults("search.optuna"), **(section.get("optuna") or {})}
+        values = {
+            **section,
+            "optuna_startup_trials": optuna["n_startup_trials"],
+            "optuna_multivariate": optuna["multivariate"],
+        }
+        names = [f.name for f in fields(cls) if f.name != "raw"]
+        missing = [k for k in names if k not in values]
+        if missing:
+            raise ConfigError([f"search.{k}: required (no default)" for k in missing])
+        cast = {"int": int, "float": float, "bool": bool, "str": str}
+        typed = {k: cast[str(f.type)](values[k]) for f in fields(cls) if (k := f.name) != "raw"}
+        return cls(raw=dict(section), **typed)
+
+
+@dataclass(frozen=True)
 class RuleResources:
     mem_mb: int
     runtime: int
@@ -223,10 +271,20 @@ class Config:
     @property
     def models(self) -> list[int]:
         """Model numbers the main search can reach (a fixed bit keeps its initial value)."""
+        from hhnas.search.space import model_number  # hhnas.search imports this module
+
         macro = self.raw["search"]["macro"]
         pairs = zip(macro["initial"], macro["mutable"], strict=True)
         bits = [(0, 1) if mutable else (int(b),) for b, mutable in pairs]
         return sorted({model_number(m) for m in itertools.product(*bits)})
+
+    @property
+    def comparison_files(self) -> dict[str, str]:
+        """What `make compare` adds to the report (rule comparison's registered outputs)."""
+        return {
+            "table_csv": "results/comparison/comparison.csv",
+            "figure_png": "results/comparison/best_so_far.png",
+        }
 
     def role_outputs(self) -> list[str]:
         """The paper's tables and figures this run makes: those whose dataset is run."""
@@ -276,8 +334,8 @@ def _dataset(name: str, spec: Mapping[str, Any]) -> Dataset:
         spider_dir=spec.get("spider_dir"),
         splits=tuple(spec.get("splits", ())),
         path=spec.get("path"),
-        text_column=str(spec.get("text_column", "text")),
-        label_column=str(spec.get("label_column", "label")),
+        text_column=spec.get("text_column"),
+        label_column=spec.get("label_column"),
         id_column=spec.get("id_column"),
         split_column=spec.get("split_column"),
         exclude_labels=tuple(spec.get("exclude_labels", ())),

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hhnas.config import Config
 from hhnas.io import read_json
 from hhnas.reporting.captions import caption
 from hhnas.reporting.failures import failure_regions
@@ -165,30 +166,24 @@ def comparison_section(inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]
 
 
 def build_comparison_report(
-    config: dict[str, Any],
-    inputs: dict[str, Any],
-    template: str,
-    out: str,
-    basedir: str,
-    dataset: str,
+    cfg: Config, inputs: dict[str, Any], template: str, out: str, basedir: str
 ) -> None:
     """results/comparison.html: the comparison alone, for `make compare`."""
     section = comparison_section(inputs)
-    cmp = config["comparison"]
+    cmp = cfg.comparison
     context = {
-        **_provenance(config, basedir),
-        "title": f"HHNAS-AM: strategies and baselines compared ({dataset})",
+        **_provenance(cfg.raw, basedir),
+        "title": f"HHNAS-AM: strategies and baselines compared ({cmp.dataset})",
         "datasets": [],
         "tables": section["tables"],
         "figures": section["figures"],
-        "choices": _choices(config),
+        "choices": _choices(cfg.raw),
         "failed": [],
         "runtimes": [],
         "notes": [
-            f"Variants: {', '.join(cmp['strategies'] + cmp['ablations'])}; each ran "
-            f"{config['search']['experiments']} experiments x {config['search']['iterations']} "
-            "iterations.",
-            f"Baselines: {', '.join(cmp['baselines'])}.",
+            f"Variants: {', '.join(cmp.strategies + cmp.ablations)}; each ran "
+            f"{cfg.experiments} experiments x {cfg.iterations} iterations.",
+            f"Baselines: {', '.join(cmp.baselines)}.",
         ],
     }
     render_report(template, out, context)
@@ -234,9 +229,7 @@ def _paper_tables(
     return tables
 
 
-def _spider_notes(
-    config: dict[str, Any], frame: pd.DataFrame, name: str, ref: dict[str, Any]
-) -> list[str]:
+def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: dict[str, Any]) -> list[str]:
     best = best_candidate(frame)
     notes = [
         f"Best {name} candidate: Model {best['model']} (experiment {best['experiment']}, "
@@ -244,7 +237,7 @@ def _spider_notes(
         f"test {_pct(best['test_acc'])} %.",
         "The paper's Spider set has 86 classes and 6,998 rows 'after merging' (not described); "
         "ours keeps the train_spider databases with at least "
-        f"{config['datasets'][name]['min_questions_per_class']} questions.",
+        f"{cfg.datasets[name].min_questions_per_class} questions.",
     ]
     for point in ref.get("points", []):
         verdict = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
@@ -256,17 +249,11 @@ def _spider_notes(
 
 
 def build_report(
-    config: dict[str, Any],
-    inputs: dict[str, Any],
-    template: str,
-    out: str,
-    roles: dict[str, str],
-    basedir: str,
+    cfg: Config, inputs: dict[str, Any], template: str, out: str, basedir: str
 ) -> None:
-    """results/report.html. ``roles``: the run datasets in the paper's roles (hhnas.config)."""
-    frames = {
-        name: load_metrics(list(inputs[f"metrics_{name}"])) for name in config["run_datasets"]
-    }
+    """results/report.html; the paper's tables only for the datasets in its roles."""
+    config, roles = cfg.raw, cfg.roles
+    frames = {name: load_metrics(list(inputs[f"metrics_{name}"])) for name in cfg.run_datasets}
     ref = config.get("reference") or {}
     tables = _paper_tables(frames, roles, ref)
     figures = []
@@ -351,7 +338,7 @@ def build_report(
                 f"{_pct(best['val_acc'])} %, test {_pct(best['test_acc'])} %."
             )
     if "spider" in roles:
-        notes += _spider_notes(config, frames[roles["spider"]], roles["spider"], ref)
+        notes += _spider_notes(cfg, frames[roles["spider"]], roles["spider"], ref)
     notes.append(
         "The paper fine-tunes RoBERTa-base per candidate (about 5 days per experiment on a GPU); "
         f"this run used backbone '{config['backbone']['path']}' in mode "
@@ -359,7 +346,7 @@ def build_report(
     )
     provenance = _provenance(config, basedir)
     if not roles:
-        provenance["title"] = f"HHNAS-AM search report: {', '.join(config['run_datasets'])}"
+        provenance["title"] = f"HHNAS-AM search report: {', '.join(cfg.run_datasets)}"
     context = {
         **provenance,
         "datasets": [

@@ -11,8 +11,10 @@ import copy
 import os
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
+from hhnas.config import Search
 from hhnas.search.space import BINARY, CONTINUOUS, SearchSpace, model_number, space_from_config
 
 
@@ -37,9 +39,11 @@ class SearchStrategy(ABC):
 
     name: str
 
-    def __init__(self, search_cfg: dict[str, Any], study_dir: str | os.PathLike | None = None):
-        self.cfg = search_cfg
-        self.space: SearchSpace = space_from_config(search_cfg)
+    def __init__(
+        self, search_cfg: Search | Mapping[str, Any], study_dir: str | os.PathLike | None = None
+    ):
+        self.cfg = Search.from_mapping(search_cfg)
+        self.space: SearchSpace = space_from_config(self.cfg.raw)
         self.study_dir = None if study_dir is None else os.fspath(study_dir)
 
     def initial_state(self, seed: int) -> dict[str, Any]:

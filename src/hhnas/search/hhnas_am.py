@@ -29,10 +29,10 @@ class HHNASStrategy(SearchStrategy):
     learns = True
 
     def initial_state(self, seed: int) -> dict[str, Any]:
-        space, var_init = self.space, float(self.cfg["var_init"])
+        space, var_init = self.space, self.cfg.var_init
         features = space.features
         state = new_state(space, seed)
-        state["q_table"] = init_qtable([p.name for p in features], self.cfg["q_init"])
+        state["q_table"] = init_qtable([p.name for p in features], self.cfg.q_init)
         state["stats"] = {
             p.name: {"mean": p.to_unit(space.initial[p.name]), "var": var_init}
             for p in features
@@ -54,8 +54,8 @@ class HHNASStrategy(SearchStrategy):
                 cur["params"],
                 state["q_table"],
                 state["stats"],
-                float(self.cfg["max_prob"]),
-                bool(self.cfg["require_mutation"]),
+                self.cfg.max_prob,
+                self.cfg.require_mutation,
                 rng,
             )
             state["rng"] = rng_to_json(rng)
@@ -69,7 +69,7 @@ class HHNASStrategy(SearchStrategy):
         reward = accuracy - avg
         if self.learns:
             self._learn(state, candidate, accuracy, avg, reward)
-        return record(state, candidate, accuracy, reward, self.cfg["parent"])
+        return record(state, candidate, accuracy, reward, self.cfg.parent)
 
     def _learn(
         self,
@@ -81,22 +81,22 @@ class HHNASStrategy(SearchStrategy):
     ) -> None:
         """Update the Q-table and the continuous statistics in place."""
         cfg = self.cfg
-        k = float(cfg["k"])
+        k = cfg.k
         for name, m in candidate["mutated"].items():
             update_q(
                 state["q_table"],
                 name,
                 m["action"],
                 reward,
-                float(cfg["q_alpha"]),
-                cfg["q_update"],
-                float(cfg["q_min"]),
+                cfg.q_alpha,
+                cfg.q_update,
+                cfg.q_min,
             )
             if "sample" in m:
                 st = state["stats"][name]
                 mu_old, s = st["mean"], m["sample"]
-                mu_new = update_mean(mu_old, s, accuracy, avg, k, cfg["mean_rule"])
-                mu_for_var = mu_old if cfg["variance_mean"] == "old" else mu_new
+                mu_new = update_mean(mu_old, s, accuracy, avg, k, cfg.mean_rule)
+                mu_for_var = mu_old if cfg.variance_mean == "old" else mu_new
                 st["var"] = update_variance(
                     st["var"],
                     mu_for_var,
@@ -104,8 +104,8 @@ class HHNASStrategy(SearchStrategy):
                     accuracy,
                     avg,
                     k,
-                    cfg["variance_rule"],
-                    float(cfg["var_min"]),
-                    float(cfg["var_max"]),
+                    cfg.variance_rule,
+                    cfg.var_min,
+                    cfg.var_max,
                 )
                 st["mean"] = min(1.0, max(0.0, mu_new))

@@ -10,9 +10,10 @@ import hashlib
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from hhnas.config import Search
 from hhnas.search.base import (
     SearchStrategy,
     changes_from_initial,
@@ -53,11 +54,12 @@ class OptunaTPEStrategy(SearchStrategy):
 
     name = "optuna-tpe"
 
-    def __init__(self, search_cfg: dict[str, Any], study_dir: str | os.PathLike | None = None):
+    def __init__(
+        self, search_cfg: Search | Mapping[str, Any], study_dir: str | os.PathLike | None = None
+    ):
         super().__init__(search_cfg, study_dir)
-        ocfg = search_cfg.get("optuna") or {}
-        self.n_startup_trials = int(ocfg.get("n_startup_trials", 10))
-        self.multivariate = bool(ocfg.get("multivariate", False))
+        self.n_startup_trials = self.cfg.optuna_startup_trials
+        self.multivariate = self.cfg.optuna_multivariate
         self._memory: Any = None  # the in-memory storage, kept between propose and observe
         import optuna
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
+from hhnas.config import Search
 from hhnas.search.base import SearchStrategy, rng_from_json, rng_to_json
 from hhnas.search.hhnas_am import HHNASStrategy
 from hhnas.search.optuna_tpe import OptunaTPEStrategy
@@ -18,16 +20,17 @@ STRATEGIES: dict[str, type[SearchStrategy]] = {
 
 
 def make_strategy(
-    search_cfg: dict[str, Any], study_dir: str | os.PathLike | None = None
+    search_cfg: Search | Mapping[str, Any], study_dir: str | os.PathLike | None = None
 ) -> SearchStrategy:
     """`search.strategy` (default hhnas); `study_dir` is where a strategy may keep files beside
     its states (optuna-tpe's SQLite study; None = in memory)."""
-    name = search_cfg.get("strategy", "hhnas")
+    search = Search.from_mapping(search_cfg)
+    name = search.strategy
     if name not in STRATEGIES:
         raise ValueError(
             f"search.strategy={name!r} is unknown; allowed: {', '.join(sorted(STRATEGIES))}"
         )
-    return STRATEGIES[name](search_cfg, study_dir=study_dir)
+    return STRATEGIES[name](search, study_dir=study_dir)
 
 
 __all__ = [
