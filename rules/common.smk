@@ -179,7 +179,6 @@ def comparison_inputs(wildcards):
     return inputs
 
 
-
 def spider_metrics(wildcards):
     return all_metrics(ROLES["spider"])
 
