@@ -114,16 +114,6 @@ def check_unknown_keys(config: Mapping[str, Any], schema: dict[str, Any] | None 
 
 
 @dataclass(frozen=True)
-class Split:
-    train: float
-    val: float
-    test: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"train": self.train, "val": self.val, "test": self.test}
-
-
-@dataclass(frozen=True)
 class Dataset:
     name: str
     format: str
@@ -152,6 +142,18 @@ class Parameter:
     mutable: bool = True
 
 
+CASTS = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _typed(cls: type, section: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The scalar fields of a typed section, cast to their annotated types (`raw` aside)."""
+    names = [f for f in fields(cls) if f.name != "raw"]
+    missing = [f.name for f in names if f.name not in values]
+    if missing:
+        raise ConfigError([f"{section}.{k}: required (no default)" for k in missing])
+    return {f.name: CASTS[str(f.type)](values[f.name]) for f in names}
+
+
 @dataclass(frozen=True)
 class Training:
     """`training`: how every candidate trains (hhnas.training)."""
@@ -176,12 +178,7 @@ class Training:
         """The typed section; keys the mapping lacks take the schema's defaults."""
         if isinstance(section, Training):
             return section
-        values = {**section_defaults("training"), **section}
-        missing = [f.name for f in fields(cls) if f.name not in values]
-        if missing:
-            raise ConfigError([f"training.{k}: required (no default)" for k in missing])
-        cast = {"int": int, "float": float, "bool": bool, "str": str}
-        return cls(**{f.name: cast[str(f.type)](values[f.name]) for f in fields(cls)})
+        return cls(**_typed(cls, "training", {**section_defaults("training"), **section}))
 
 
 @dataclass(frozen=True)
@@ -219,13 +216,7 @@ class Search:
             "optuna_startup_trials": optuna["n_startup_trials"],
             "optuna_multivariate": optuna["multivariate"],
         }
-        names = [f.name for f in fields(cls) if f.name != "raw"]
-        missing = [k for k in names if k not in values]
-        if missing:
-            raise ConfigError([f"search.{k}: required (no default)" for k in missing])
-        cast = {"int": int, "float": float, "bool": bool, "str": str}
-        typed = {k: cast[str(f.type)](values[k]) for f in fields(cls) if (k := f.name) != "raw"}
-        return cls(raw=dict(section), **typed)
+        return cls(raw=dict(section), **_typed(cls, "search", values))
 
 
 @dataclass(frozen=True)
@@ -251,9 +242,6 @@ class Config:
     raw: dict[str, Any]
     run_datasets: tuple[str, ...]
     datasets: dict[str, Dataset]
-    split: Split
-    split_seed: int
-    spider_dir: str
     roles: dict[str, str]
     comparison: Comparison
     resources: dict[str, RuleResources]
@@ -632,9 +620,6 @@ def from_validated(
         raw=config,
         run_datasets=runs,
         datasets={n: _dataset(n, s) for n, s in config["datasets"].items()},
-        split=Split(**{k: float(v) for k, v in config["data"]["split"].items()}),
-        split_seed=int(config["data"]["split_seed"]),
-        spider_dir=str(config["data"]["spider_dir"]),
         roles=resolve_roles(config),
         comparison=Comparison(
             dataset=cmp.get("dataset") or runs[0],

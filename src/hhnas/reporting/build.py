@@ -198,35 +198,25 @@ def _paper_tables(
 ) -> list[dict[str, Any]]:
     """The paper's tables for the datasets in its roles; reference numbers only beside the
     dataset in the spider role (they are Spider's)."""
-    tables = []
-    if "spider" in roles:
-        name = roles["spider"]
-        tables.append(
-            {
-                "title": f"Table 3: validation accuracy per experiment and model ({name})",
-                "caption": caption("table3"),
-                "html": table_html(table3(frames[name])),
-            }
-        )
-    if "heldout" in roles:
-        name = roles["heldout"]
-        tables.append(
-            {
-                "title": f"Table 1: test accuracy per experiment and model ({name})",
-                "caption": caption("table1"),
-                "html": table_html(table1(frames[name])),
-            }
-        )
-    if "spider" in roles:
-        name = roles["spider"]
-        tables.append(
-            {
-                "title": f"Table 2: comparison with the cited baseline and the paper ({name})",
-                "caption": caption("table2"),
-                "html": table_html(table2(frames[name], ref["cited_baseline"], ref["paper"])),
-            }
-        )
-    return tables
+    made = [
+        ("spider", "table3", "Table 3: validation accuracy per experiment and model", table3),
+        ("heldout", "table1", "Table 1: test accuracy per experiment and model", table1),
+        (
+            "spider",
+            "table2",
+            "Table 2: comparison with the cited baseline and the paper",
+            lambda df: table2(df, ref["cited_baseline"], ref["paper"]),
+        ),
+    ]
+    return [
+        {
+            "title": f"{title} ({roles[role]})",
+            "caption": caption(name),
+            "html": table_html(build(frames[roles[role]])),
+        }
+        for role, name, title, build in made
+        if role in roles
+    ]
 
 
 def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: dict[str, Any]) -> list[str]:
