@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
-.PHONY: install install-mpnet run compare compare-ablations unlock test lint dry-run clean
+.PHONY: install install-mpnet run compare compare-ablations study unlock test lint dry-run clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,13 @@ compare: install
 compare-ablations: install
 	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete --configfile config/compare-ablations.yaml \
 		$(SNAKEMAKE_ARGS) results/comparison.html
+
+# The study (docs/study.md): every variant of config/study.yaml on its three datasets, then the
+# report, which embeds results/study.html once it exists.
+study: install
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS) results/study.html \
+		--configfile config/study.yaml
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS) results/report.html
 
 # After a killed run (SIGKILL, power loss) Snakemake's lock stays behind; this removes it.
 unlock: install

@@ -13,6 +13,7 @@ include: "rules/data.smk"
 include: "rules/features.smk"
 include: "rules/search.smk"
 include: "rules/compare.smk"
+include: "rules/study.smk"
 include: "rules/report.smk"
 
 

@@ -3,6 +3,7 @@ import os
 import re
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
@@ -24,8 +25,9 @@ validate(config, schema=SCHEMA)
 CONFIG = from_validated(config, validate=schema_validator())
 MAIN = CONFIG.main_variant
 COMPARED = list(CONFIG.compared)
-# The main search (Tables 1-3) first; a compared variant equal to it shares its files.
-VARIANTS = list(CONFIG.variants)
+# The main search (Tables 1-3) first; a variant whose search hashes like an earlier one's
+# shares its files (CONFIG.variant_dir), so only CONFIG.search_dirs run jobs.
+SEARCH_DIRS = CONFIG.search_dirs
 VARIANT_SEARCH = CONFIG.variant_search
 MODELS = CONFIG.models
 TABLE_FILES = CONFIG.table_files()
@@ -52,8 +54,8 @@ export_job_environment(
 
 
 wildcard_constraints:
-    dataset="|".join(re.escape(d) for d in CONFIG.run_datasets),
-    variant="|".join(re.escape(v) for v in VARIANTS),
+    dataset="|".join(re.escape(d) for d in CONFIG.searched_datasets),
+    variant="|".join(re.escape(v) for v in SEARCH_DIRS),
     baseline="|".join(re.escape(b) for b in config["comparison"]["baselines"]) or "-",
     experiment=r"\d+",
     iteration=r"\d+",
@@ -90,7 +92,7 @@ def features(dataset):
 
 
 def search_dir(dataset, variant, experiment):
-    return f"results/{dataset}/search/{variant}/exp{experiment}"
+    return f"results/{dataset}/search/{CONFIG.variant_dir.get(variant, variant)}/exp{experiment}"
 
 
 def iteration_inputs(wildcards):
@@ -204,6 +206,7 @@ def report_inputs(wildcards):
     }
     if CONFIG.comparison.in_report:
         inputs.update(COMPARISON_FILES)
+    inputs.update(present_study())
     for name in CONFIG.run_datasets:
         inputs[f"counts_{name}"] = f"results/{name}/data/counts.json"
         inputs[f"states_{name}"] = final_states(name)
@@ -214,3 +217,85 @@ def report_inputs(wildcards):
 
 def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+def _study():
+    if CONFIG.study is None:
+        raise WorkflowError(
+            "results/study.html needs a `study` section: run `make study`, or add "
+            "--configfile config/study.yaml (docs/study.md)"
+        )
+    return CONFIG.study
+
+
+def learning_variants():
+    """Study variants whose states hold a Q-table (their final P(s) sit beside importances)."""
+    return [
+        v
+        for v in _study().variants
+        if VARIANT_SEARCH[v]["strategy"] in ("hhnas", "random-mutation")
+    ]
+
+
+def study_inputs(wildcards):
+    study = _study()
+    d = wildcards.dataset
+    inputs = {f"metrics_{v}": all_metrics(d, v) for v in study.variants}
+    for v in learning_variants():
+        inputs[f"states_{v}"] = [
+            f"{search_dir(d, v, e)}/state_{LAST_ITERATION}.json" for e in EXPERIMENTS
+        ]
+    return inputs
+
+
+def study_params(wildcards):
+    study = _study()
+    return {
+        "dataset": wildcards.dataset,
+        "variants": list(study.variants),
+        "learning": learning_variants(),
+        "dirs": {v: CONFIG.variant_dir[v] for v in study.variants},
+        "search": VARIANT_SEARCH[MAIN],
+        "max_prob": {v: VARIANT_SEARCH[v]["max_prob"] for v in study.variants},
+        "settings": {
+            "reference": list(study.reference),
+            "bootstrap": study.bootstrap,
+            "level": study.level,
+            "seed": study.seed,
+        },
+    }
+
+
+def study_files(datasets):
+    """What results/study.html (and the report, when the study is present) shows."""
+    out = {}
+    for d in datasets:
+        base = f"results/study/{d}"
+        out.update(
+            {
+                f"study_table_{d}": f"{base}/study.csv",
+                f"study_importance_{d}": f"{base}/importance.csv",
+                f"study_curves_{d}": f"{base}/best_so_far.png",
+                f"study_cost_{d}": f"{base}/accuracy_cost.png",
+                f"study_summary_{d}": f"{base}/summary.json",
+                f"study_counts_{d}": f"results/{d}/data/counts.json",
+            }
+        )
+    return out
+
+
+def study_html_inputs(wildcards):
+    return study_files(_study().datasets)
+
+
+def present_study():
+    """The study's outputs when `make study` has written results/study.html: the report then
+    embeds them (without the study config they are plain input files, no rule makes them)."""
+    if CONFIG.study is not None or not os.path.exists("results/study.html"):
+        return {}
+    datasets = sorted(
+        d
+        for d in os.listdir("results/study")
+        if os.path.isfile(f"results/study/{d}/summary.json")
+    )
+    return {"study_html": "results/study.html", **study_files(datasets)}

@@ -21,6 +21,7 @@ import copy
 import difflib
 import importlib.util
 import itertools
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -30,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from hhnas.variants import comparison_variants, main_variant, variant_search
+from hhnas.variants import comparison_variants, main_variant, study_variants, variant_search
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "config" / "schema" / "config.schema.yaml"
@@ -181,6 +182,24 @@ class Training:
         return cls(**_typed(cls, "training", {**section_defaults("training"), **section}))
 
 
+# Search keys added after the paper-literal reading of 2026-11 (state format 2). Absent, they mean
+# what the search did before them; search_config_hash leaves them out while they say so, so that
+# the paper-literal configuration keeps its hash and byte-identical state files.
+SEARCH_ADDED: dict[str, Any] = {"reward_baseline": "all", "credit": "full", "q_prior_weight": 1.0}
+
+
+def hashed_search(search: Mapping[str, Any], budget_keys: tuple[str, ...]) -> dict[str, Any]:
+    """The part of `search` that decides a search's outcome: without the run length, without
+    an added key at its earlier meaning, and without q_prior_weight unless q_update reads it."""
+    out = {k: v for k, v in search.items() if k not in budget_keys}
+    if out.get("q_update") != "mean":
+        out.pop("q_prior_weight", None)
+    for key in ("reward_baseline", "credit"):
+        if key in out and out[key] == SEARCH_ADDED[key]:
+            del out[key]
+    return out
+
+
 @dataclass(frozen=True)
 class Search:
     """`search`: what a strategy reads (hhnas.search); the space itself is built from `raw`
@@ -203,6 +222,9 @@ class Search:
     var_max: float
     parent: str
     require_mutation: bool
+    reward_baseline: str
+    credit: str
+    q_prior_weight: float
     optuna_startup_trials: int
     optuna_multivariate: bool
 
@@ -212,6 +234,7 @@ class Search:
             return section
         optuna = {**section_defaults("search.optuna"), **(section.get("optuna") or {})}
         values = {
+            **SEARCH_ADDED,
             **section,
             "optuna_startup_trials": optuna["n_startup_trials"],
             "optuna_multivariate": optuna["multivariate"],
@@ -236,6 +259,18 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Study:
+    """`study` (config/study.yaml, `make study`): variants x datasets with the search's budget."""
+
+    datasets: tuple[str, ...]
+    variants: tuple[str, ...]
+    reference: tuple[str, ...]
+    bootstrap: int
+    seed: int
+    level: float
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration: typed views plus the raw mapping the rules pass on."""
 
@@ -251,6 +286,18 @@ class Config:
     variants: tuple[str, ...]
     compared: tuple[str, ...]
     variant_search: dict[str, dict[str, Any]] = field(repr=False)
+    study: Study | None = None
+    # variant -> the variant whose files it shares (the first with the same hashed search)
+    variant_dir: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def searched_datasets(self) -> list[str]:
+        return searched_datasets(self.raw)
+
+    @property
+    def search_dirs(self) -> list[str]:
+        """Variants that own a directory of state files (the rest share one of these)."""
+        return list(dict.fromkeys(self.variant_dir.get(v, v) for v in self.variants))
 
     @property
     def last_iteration(self) -> int:
@@ -397,6 +444,11 @@ def parameter_problems(search: Mapping[str, Any], where: str = "search") -> list
             f"{where}.var_init={search['var_init']} must lie in [var_min, var_max] = "
             f"[{search['var_min']}, {search['var_max']}]"
         )
+    if search.get("q_update") == "ema" and not 0 < float(search["q_alpha"]) <= 1:
+        out.append(
+            f"{where}.q_alpha={search['q_alpha']}: with q_update: ema it is the step of "
+            "Q <- Q + q_alpha (value - Q) and must lie in (0, 1]"
+        )
     return out
 
 
@@ -417,6 +469,19 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
             out.append(
                 f"tables.{role}={name!r} is not a key of `datasets`{_close(name, known)} "
                 f"(known: {', '.join(known)}; or null for no dataset in that role)"
+            )
+    study = config.get("study") or {}
+    for ref in study.get("reference", []):
+        if ref not in study.get("variants", []):
+            out.append(
+                f"study.reference names {ref!r}, which is not one of study.variants "
+                f"({', '.join(study.get('variants', []))}){_close(ref, study.get('variants', []))}"
+            )
+    for name in study.get("datasets", []):
+        if name not in config["datasets"]:
+            out.append(
+                f"study.datasets names {name!r}, which is not a key of `datasets`"
+                f"{_close(name, known)} (known: {', '.join(known)})"
             )
     cmp_name = (config.get("comparison") or {}).get("dataset")
     if cmp_name is not None and cmp_name not in runs:
@@ -442,11 +507,18 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def searched_datasets(config: Mapping[str, Any]) -> list[str]:
+    """run_datasets, then the study's datasets not among them: every dataset a job touches."""
+    runs = list(config["run_datasets"])
+    study = config.get("study") or {}
+    return runs + [d for d in study.get("datasets", []) if d not in runs]
+
+
 def class_size_problems(config: Mapping[str, Any]) -> list[str]:
     from hhnas.data.prepare import check_class_size
 
     out = []
-    for name in config["run_datasets"]:
+    for name in searched_datasets(config):
         spec = config["datasets"].get(name)
         if spec is None or spec.get("split_column"):
             continue  # a published split: the fractions do not apply
@@ -465,7 +537,7 @@ def class_size_problems(config: Mapping[str, Any]) -> list[str]:
 def file_problems(config: Mapping[str, Any]) -> list[str]:
     """Inputs that must exist before any job: datasets' files and the backbone."""
     out = []
-    for name in config["run_datasets"]:
+    for name in searched_datasets(config):
         spec = config["datasets"].get(name)
         if spec is None:
             continue
@@ -499,7 +571,7 @@ def csv_problems(config: Mapping[str, Any]) -> list[str]:
     from hhnas.data.prepare import build_dataset
 
     out = []
-    for name in config["run_datasets"]:
+    for name in searched_datasets(config):
         spec = config["datasets"][name]
         if spec["format"] != "csv" or os.path.getsize(spec["path"]) > CSV_PRECHECK_BYTES:
             continue
@@ -588,7 +660,10 @@ def check(
     searches: dict[str, dict[str, Any]] = {}
     try:
         main = main_variant(dict(config))
-        names = [main] + [v for v in comparison_variants(dict(config)) if v != main]
+        names = [main] + [
+            v for v in comparison_variants(dict(config)) + study_variants(dict(config)) if v != main
+        ]
+        names = list(dict.fromkeys(names))
         for v in names:
             searches[v] = variant_search(dict(config), v, str(ablation_dir))
     except ValueError as exc:
@@ -638,7 +713,37 @@ def from_validated(
         variants=tuple(searches),
         compared=compared,
         variant_search=searches,
+        study=_study(config),
+        variant_dir=shared_dirs(searches),
     )
+
+
+def _study(config: Mapping[str, Any]) -> Study | None:
+    raw = config.get("study")
+    if not raw:
+        return None
+    spec = {**section_defaults("study"), **raw}
+    return Study(
+        datasets=tuple(spec["datasets"]),
+        variants=tuple(study_variants(dict(config))),
+        reference=tuple(spec["reference"]),
+        bootstrap=int(spec["bootstrap"]),
+        seed=int(spec["seed"]),
+        level=float(spec["level"]),
+    )
+
+
+def shared_dirs(searches: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each variant's directory: the first variant (the main one comes first) whose search
+    hashes alike, so that e.g. the ablation hhnas-literal runs no job while it is the default."""
+    from hhnas.variants import BUDGET_KEYS
+
+    first: dict[str, str] = {}
+    out = {}
+    for name, search in searches.items():
+        key = json.dumps(hashed_search(search, BUDGET_KEYS), sort_keys=True, default=str)
+        out[name] = first.setdefault(key, name)
+    return out
 
 
 def schema_validator(schema_path: Path = SCHEMA) -> Callable[[dict[str, Any]], None]:

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# What a failed candidate scores, whatever the objective (search.reward_baseline: ok leaves
+# candidates with this score out of p_hat).
+FAILED_SCORE = 0.0
+
 DEFAULTS = {"objective": "accuracy", "cost": "params", "weight": 0.0, "scale": 1.0}
 
 
@@ -39,7 +43,7 @@ def objective(result: dict[str, Any], search_cfg: dict[str, Any]) -> dict[str, A
     cost = candidate_cost(result, cfg["cost"])
     acc = float(result["val_acc"])
     if cfg["objective"] == "accuracy" or result.get("status") != "ok":
-        return {"objective": acc if result.get("status") == "ok" else 0.0, "cost": cost}
+        return {"objective": acc if result.get("status") == "ok" else FAILED_SCORE, "cost": cost}
     if cfg["objective"] != "accuracy-minus-cost":
         raise ValueError(
             "search.reward.objective must be accuracy or accuracy-minus-cost, "

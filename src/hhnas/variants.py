@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 BUDGET_KEYS = ("experiments", "iterations")
+# study.variants mixes strategies and ablations; these names are strategies (hhnas.search).
+STRATEGY_NAMES = ("hhnas", "random-mutation", "random", "optuna-tpe")
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +45,11 @@ def comparison_variants(config: dict[str, Any]) -> list[str]:
             "comparison.ablations share one namespace; rename the ablation file)"
         )
     return names
+
+
+def study_variants(config: dict[str, Any]) -> list[str]:
+    """`study.variants`: strategy names and ablation names in one list, in display order."""
+    return list((config.get("study") or {}).get("variants", []))
 
 
 def load_ablation(path: str) -> dict[str, Any]:
@@ -74,14 +81,18 @@ def known_ablations(ablation_dir: str) -> list[str]:
 def variant_search(config: dict[str, Any], variant: str, ablation_dir: str) -> dict[str, Any]:
     """The `search` config of ``variant``."""
     search = config["search"]
-    strategies = set((config.get("comparison") or {}).get("strategies", []))
+    cmp = config.get("comparison") or {}
+    strategies = set(cmp.get("strategies", []))
+    ablations = set(cmp.get("ablations", []))
+    for name in study_variants(config):
+        (strategies if name in STRATEGY_NAMES else ablations).add(name)
     if variant == main_variant(config):
         return copy.deepcopy(search)
     if variant in strategies:
         return {**copy.deepcopy(search), "strategy": variant}
-    if variant in (config.get("comparison") or {}).get("ablations", []):
+    if variant in ablations:
         return deep_merge(search, load_ablation(os.path.join(ablation_dir, f"{variant}.yaml")))
     raise ValueError(
         f"search variant {variant!r} is neither search.strategy nor listed in "
-        "comparison.strategies or comparison.ablations"
+        "comparison.strategies, comparison.ablations or study.variants"
     )

@@ -8,6 +8,7 @@ are dropped here and counted in counts.json, which the report's dataset notes sh
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,12 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
        [rows_dropped_excluded_label, excluded_labels];
     5. rows with the same question text and label as an earlier kept row are KEPT, not dropped
        (Spider itself repeats some questions; dropping them would change the published split)
-       and counted [rows_duplicate_text].
+       and counted [rows_duplicate_text];
+    6. `max_train_per_class` keeps at most that many training rows of each class, drawn with
+       data.split_seed after the split; validation and test rows are untouched (a data-poor
+       variant of a dataset, same evaluation) [rows_dropped_max_train_per_class, only when set].
     rows_raw = rows_dropped_empty + rows_dropped_unknown_db + rows_dropped_small_class
-    + rows_dropped_max_per_class + rows.
+    + rows_dropped_max_per_class (+ rows_dropped_max_train_per_class) + rows.
     """
     min_pc = int(ds_cfg["min_questions_per_class"])
     max_pc = ds_cfg.get("max_questions_per_class")
@@ -116,6 +120,12 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         subsampled = {c for c in classes if max_pc and per_class[c] > max_pc}
         _check_published_split(name, split_column, classes, labels, parts, subsampled, max_pc)
         split_source = f"column:{split_column}"
+    n_before_cap = len(rows)
+    max_train = ds_cfg.get("max_train_per_class")
+    if max_train is not None:
+        rows, labels, parts = cap_train_rows(
+            rows, labels, parts, int(max_train), int(data_cfg["split_seed"])
+        )
     records = [
         {"id": i, "text": r["text"].strip(), "label": y, "split": s}
         for i, (r, y, s) in enumerate(zip(rows, labels, parts, strict=True))
@@ -132,7 +142,7 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         "classes_raw": len(per_class),
         "classes_dropped_small": len(small),
         "rows_dropped_small_class": sum(small.values()),
-        "rows_dropped_max_per_class": len(raw) - sum(small.values()) - len(rows),
+        "rows_dropped_max_per_class": len(raw) - sum(small.values()) - n_before_cap,
         "rows_duplicate_text": sum(n - 1 for n in text_label.values()),
         "classes": len(classes),
         "rows": len(records),
@@ -143,6 +153,8 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     # Only when used: counts.json of a dataset without them stays as earlier runs wrote it.
     if split_source:
         counts["split_source"] = split_source
+    if max_train is not None:
+        counts["rows_dropped_max_train_per_class"] = n_before_cap - len(rows)
     if excluded:
         counts["rows_dropped_excluded_label"] = sum(excluded.values())
         counts["excluded_labels"] = dict(excluded)
@@ -151,6 +163,25 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         "classes": {"classes": classes, "schemas": [schemas.get(c) for c in classes]},
         "counts": counts,
     }
+
+
+def cap_train_rows(
+    rows: list[dict[str, Any]], labels: list[int], parts: list[str], cap: int, seed: int
+) -> tuple[list[dict[str, Any]], list[int], list[str]]:
+    """At most `cap` training rows per class (a seeded draw, order kept); val/test untouched."""
+    rng = random.Random(seed)
+    drop: set[int] = set()
+    for y in sorted(set(labels)):
+        train = [
+            i
+            for i, (lab, part) in enumerate(zip(labels, parts, strict=True))
+            if lab == y and part == "train"
+        ]
+        if len(train) > cap:
+            keep = set(rng.sample(train, cap))
+            drop.update(i for i in train if i not in keep)
+    kept = [i for i in range(len(rows)) if i not in drop]
+    return [rows[i] for i in kept], [labels[i] for i in kept], [parts[i] for i in kept]
 
 
 def _check_classes(

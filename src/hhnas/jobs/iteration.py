@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from hhnas import faults
+from hhnas.config import hashed_search
 from hhnas.data.prepare import read_dataset
 from hhnas.io import read_json, write_json
 from hhnas.objective import objective
@@ -62,7 +63,7 @@ class IterationJob:
 def search_config_hash(config: dict[str, Any], dataset: str) -> str:
     """Everything that changes a search's outcome; the run length (iterations, experiments) is
     left out so that a finished search can be extended and resumed."""
-    search = {k: v for k, v in config["search"].items() if k not in BUDGET_KEYS}
+    search = hashed_search(config["search"], BUDGET_KEYS)
     return config_hash(
         search,
         config["training"],

@@ -288,6 +288,18 @@ def build_report(
         section = comparison_section(inputs)
         tables += section["tables"]
         figures += section["figures"]
+    study = study_section(inputs) if "study_html" in inputs else None
+    if study is not None:
+        tables.append(
+            {
+                "title": "Study: does adaptive mutation beat plain search?",
+                "caption": "The whole study, with its datasets and settings, is in study.html "
+                "beside this report; its tables and figures follow.",
+                "html": '<p><a href="study.html">results/study.html</a></p>',
+            }
+        )
+        tables += study["tables"]
+        figures += study["figures"]
     regions = pd.concat([failure_regions(df) for df in frames.values()], ignore_index=True)
     if not regions.empty:
         tables.append(
@@ -329,6 +341,8 @@ def build_report(
             )
     if "spider" in roles:
         notes += _spider_notes(cfg, frames[roles["spider"]], roles["spider"], ref)
+    if study is not None:
+        notes += study["notes"]
     notes.append(
         "The paper fine-tunes RoBERTa-base per candidate (about 5 days per experiment on a GPU); "
         f"this run used backbone '{config['backbone']['path']}' in mode "
@@ -349,5 +363,120 @@ def build_report(
         "failed": failed,
         "runtimes": runtimes,
         "notes": notes,
+    }
+    render_report(template, out, context)
+
+
+def _study_datasets(inputs: dict[str, Any]) -> list[str]:
+    return [k[len("study_summary_") :] for k in inputs if k.startswith("study_summary_")]
+
+
+def study_notes(summary: dict[str, Any]) -> list[str]:
+    """What one dataset's study says, from its numbers: the best variant by mean best
+    validation accuracy, each variant against the references, and whether P(s) follows the
+    importances."""
+    d, variants = summary["dataset"], summary["variants"]
+    ranked = sorted(
+        (v for v in variants if variants[v]["val_mean"] is not None),
+        key=lambda v: -variants[v]["val_mean"],
+    )
+    if not ranked:
+        return [f"{d}: no successful candidate."]
+    top = ranked[0]
+    lo, hi = variants[top]["val_ci"]
+    notes = [
+        f"{d} ({summary['candidates']} candidates): highest mean best validation accuracy "
+        f"{top} {variants[top]['val_mean']:.2f} % (95 % CI {lo:.2f}-{hi:.2f}); order: "
+        + ", ".join(f"{v} {variants[v]['val_mean']:.2f}" for v in ranked)
+        + "."
+    ]
+    for v in ranked:
+        tests = variants[v]["tests"]
+        parts = [
+            f"{ref} {t['mean_diff']:+.2f} pts (p {t['p_t']:.3f} t-test, {t['p_flip']:.3f} "
+            "sign-flip)"
+            for ref, t in tests.items()
+            if t is not None
+        ]
+        if parts:
+            notes.append(f"{d}, {v} against " + "; ".join(parts) + ".")
+    for v, rho in summary["importance"]["spearman"].items():
+        imp = summary["importance"]["importance"]
+        order = sorted(imp, key=lambda n: -imp[n])
+        notes.append(
+            f"{d}: fANOVA ranks {', '.join(order[:3])} most important; Spearman's rho of "
+            f"importance against {v}'s final P(s): "
+            + ("undefined (constant)" if rho != rho else f"{rho:+.2f}")
+            + "."
+        )
+    return notes
+
+
+def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
+    """The study's tables, figures and notes for every dataset in `inputs` (study_* keys)."""
+    tables, figures, notes = [], [], []
+    for d in _study_datasets(inputs):
+        table = pd.read_csv(inputs[f"study_table_{d}"], dtype=str, keep_default_na=False)
+        imp = pd.read_csv(inputs[f"study_importance_{d}"], dtype=str, keep_default_na=False)
+        tables.append(
+            {
+                "title": f"Study: variants under one budget ({d})",
+                "caption": caption("study_table", dataset=d),
+                "html": table_html(table),
+            }
+        )
+        tables.append(
+            {
+                "title": f"Study: parameter importances and learned P(s) ({d})",
+                "caption": caption("study_importance", dataset=d),
+                "html": table_html(imp),
+            }
+        )
+        figures.append(
+            _figure(
+                inputs[f"study_curves_{d}"],
+                f"Study: best-so-far validation accuracy ({d})",
+                caption("study_curves", dataset=d),
+            )
+        )
+        figures.append(
+            _figure(
+                inputs[f"study_cost_{d}"],
+                f"Study: accuracy against cost ({d})",
+                caption("study_cost", dataset=d),
+            )
+        )
+        notes += study_notes(read_json(inputs[f"study_summary_{d}"]))
+    return {"tables": tables, "figures": figures, "notes": notes}
+
+
+def build_study_report(
+    cfg: Config, inputs: dict[str, Any], template: str, out: str, basedir: str
+) -> None:
+    """results/study.html: the study alone (`make study`)."""
+    study = cfg.study
+    section = study_section(inputs)
+    context = {
+        **_provenance(cfg.raw, basedir),
+        "title": "HHNAS-AM study: does adaptive mutation beat plain search?",
+        "datasets": [
+            _dataset_entry(d, read_json(inputs[f"study_counts_{d}"]), cfg.raw)
+            for d in _study_datasets(inputs)
+        ],
+        "tables": section["tables"],
+        "figures": section["figures"],
+        "choices": _choices(cfg.raw),
+        "failed": [],
+        "runtimes": [],
+        "notes": [
+            f"Variants: {', '.join(study.variants)}; each ran {cfg.experiments} experiments x "
+            f"{cfg.iterations} iterations with the same experiment seeds on every dataset. "
+            "Variants that share another's configuration share its files: "
+            + (", ".join(f"{v} = {d}" for v, d in cfg.variant_dir.items() if v != d) or "none")
+            + ".",
+            "The new default was chosen by the rule written in docs/study.md before the study "
+            "ran: validation accuracy on spider only.",
+        ]
+        + section["notes"],
     }
     render_report(template, out, context)

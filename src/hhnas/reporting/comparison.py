@@ -120,7 +120,7 @@ def _pct(fraction: float) -> str:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _load_variant(variant: str, paths: list[str]) -> pd.DataFrame:
+def load_variant(variant: str, paths: list[str]) -> pd.DataFrame:
     """load_metrics plus ``job_seconds`` (NaN where absent); checks the ``variant`` key."""
     if not paths:
         raise ValueError(f"variant {variant!r} has no metrics files")
@@ -148,7 +148,7 @@ def _load_variant(variant: str, paths: list[str]) -> pd.DataFrame:
 def _load_all(metrics: dict[str, list[str]]) -> dict[str, pd.DataFrame]:
     if not metrics:
         raise ValueError("no variants to compare")
-    frames = {variant: _load_variant(variant, list(paths)) for variant, paths in metrics.items()}
+    frames = {variant: load_variant(variant, list(paths)) for variant, paths in metrics.items()}
     datasets = {v: str(df["dataset"].iloc[0]) for v, df in frames.items()}
     if len(set(datasets.values())) > 1:
         raise ValueError(f"variants come from different datasets: {datasets}")
@@ -182,7 +182,7 @@ def _load_baselines(paths: list[str], variants: Iterable[str]) -> list[dict[str,
 # --- table ----------------------------------------------------------------------------------
 
 
-def _experiment_stats(group: pd.DataFrame, field: str) -> dict[str, Any]:
+def experiment_stats(group: pd.DataFrame, field: str) -> dict[str, Any]:
     """Numbers of one experiment (None where undefined), before formatting."""
     group = group.sort_values("iteration", kind="mergesort")
     ok = (group["status"] == "ok").tolist()
@@ -210,7 +210,7 @@ def _variant_rows(variant: str, df: pd.DataFrame) -> list[dict[str, Any]]:
     field = JOB_SECONDS if df[JOB_SECONDS].notna().all() else SECONDS
     rows, stats = [], []
     for exp, group in df.groupby("experiment", sort=True):
-        s = _experiment_stats(group, field)
+        s = experiment_stats(group, field)
         stats.append(s)
         rows.append(
             {

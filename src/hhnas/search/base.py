@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hhnas.config import Search
+from hhnas.objective import FAILED_SCORE
 from hhnas.search.space import BINARY, CONTINUOUS, SearchSpace, model_number, space_from_config
 
 
@@ -93,10 +94,37 @@ def make_candidate(
     }
 
 
-def reward_baseline(accuracies: list[float], accuracy: float) -> float:
-    """p_hat: running average of the accuracies evaluated before this candidate (the first
-    candidate is its own baseline, reward 0)."""
-    return sum(accuracies) / len(accuracies) if accuracies else accuracy
+BASELINES = ("all", "ok", "parent")
+
+
+def reward_baseline(
+    state: dict[str, Any], accuracy: float, rule: str = "all", parent: str = "last"
+) -> float:
+    """p_hat, what the candidate's accuracy is compared with (`search.reward_baseline`).
+
+    * `all`: the mean of every accuracy evaluated before this candidate (the paper's "running
+      average accuracy"; failures count with their score 0).
+    * `ok`: the same over the earlier candidates that did not fail (score != FAILED_SCORE).
+    * `parent`: the accuracy of the candidate that was mutated (the best so far with
+      `parent: best`, else the last one evaluated).
+
+    The first candidate, or one with no earlier candidate to compare with, is its own baseline
+    (reward 0).
+    """
+    accuracies = state["accuracies"]
+    if rule == "all":
+        pool = accuracies
+    elif rule == "ok":
+        pool = [a for a in accuracies if a != FAILED_SCORE]
+    elif rule == "parent":
+        if not state["history"]:
+            return accuracy
+        return float((state["best"] if parent == "best" else state["history"][-1])["accuracy"])
+    else:
+        raise ValueError(
+            f"search.reward_baseline must be one of {', '.join(BASELINES)}, got {rule!r}"
+        )
+    return sum(pool) / len(pool) if pool else accuracy
 
 
 def record(

@@ -15,7 +15,7 @@ from hhnas.search.base import (
     rng_to_json,
 )
 from hhnas.search.mutation import mutate
-from hhnas.search.qtable import init_qtable, update_q
+from hhnas.search.qtable import init_qcounts, init_qtable, update_q
 from hhnas.search.space import CONTINUOUS
 from hhnas.search.statistics import update_mean, update_variance
 
@@ -32,7 +32,10 @@ class HHNASStrategy(SearchStrategy):
         space, var_init = self.space, self.cfg.var_init
         features = space.features
         state = new_state(space, seed)
-        state["q_table"] = init_qtable([p.name for p in features], self.cfg.q_init)
+        names = [p.name for p in features]
+        state["q_table"] = init_qtable(names, self.cfg.q_init)
+        if self.cfg.q_update == "mean":
+            state["q_counts"] = init_qcounts(names, self.cfg.q_prior_weight)
         state["stats"] = {
             p.name: {"mean": p.to_unit(space.initial[p.name]), "var": var_init}
             for p in features
@@ -65,7 +68,7 @@ class HHNASStrategy(SearchStrategy):
         self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
     ) -> dict[str, Any]:
         state = copy_state(state)
-        avg = reward_baseline(state["accuracies"], accuracy)
+        avg = reward_baseline(state, accuracy, self.cfg.reward_baseline, self.cfg.parent)
         reward = accuracy - avg
         if self.learns:
             self._learn(state, candidate, accuracy, avg, reward)
@@ -82,7 +85,10 @@ class HHNASStrategy(SearchStrategy):
         """Update the Q-table and the continuous statistics in place."""
         cfg = self.cfg
         k = cfg.k
-        for name, m in candidate["mutated"].items():
+        mutated = candidate["mutated"]
+        # search.credit: every mutated feature gets the whole evidence, or a 1/n share of it.
+        weight = 1.0 / len(mutated) if cfg.credit == "shared" and mutated else 1.0
+        for name, m in mutated.items():
             update_q(
                 state["q_table"],
                 name,
@@ -91,6 +97,9 @@ class HHNASStrategy(SearchStrategy):
                 cfg.q_alpha,
                 cfg.q_update,
                 cfg.q_min,
+                value=accuracy,
+                weight=weight,
+                counts=state.get("q_counts"),
             )
             if "sample" in m:
                 st = state["stats"][name]

@@ -207,5 +207,5 @@ class OptunaTPEStrategy(SearchStrategy):
                 == self.trial_params(candidate["macro"], candidate["params"])
             ):
                 study.tell(number, accuracy)
-        reward = accuracy - reward_baseline(state["accuracies"], accuracy)
+        reward = accuracy - reward_baseline(state, accuracy, self.cfg.reward_baseline)
         return record(state, candidate, accuracy, reward, "last")

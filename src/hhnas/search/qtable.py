@@ -28,6 +28,14 @@ def direction_probability(q: dict[str, dict[str, float]], s: str) -> float:
     return q[s]["+"] / cumulative_q(q, s)
 
 
+Q_UPDATES = ("additive", "multiplicative", "mean", "ema")
+
+
+def init_qcounts(features: list[str], prior_weight: float) -> dict[str, dict[str, float]]:
+    """For `q_update: mean`: the evidence behind each Q(s,a), starting at the prior's weight."""
+    return {s: {"+": float(prior_weight), "-": float(prior_weight)} for s in features}
+
+
 def update_q(
     q: dict[str, dict[str, float]],
     s: str,
@@ -36,18 +44,46 @@ def update_q(
     alpha: float,
     rule: str,
     q_min: float,
+    *,
+    value: float | None = None,
+    weight: float = 1.0,
+    counts: dict[str, dict[str, float]] | None = None,
 ) -> None:
-    """Apply the reward of one evaluated mutation to Q(s, action), in place.
+    """Apply one evaluated mutation to Q(s, action), in place.
 
-    The paper says only that an improving mutation raises its Q-value. Both rules keep Q > 0,
-    which the ratios P(s) and Q(s,+)/Q(s) need: `additive` is Q + alpha*r floored at q_min,
-    `multiplicative` is Q * exp(alpha*r).
+    The paper says only that an improving mutation raises its Q-value and that the Q-table
+    estimates "the expected reward for performing an action on a given parameter".
+
+    * `additive` Q + alpha*w*r and `multiplicative` Q * exp(alpha*w*r) learn from the reward
+      r = p - p_hat. They are running sums, not estimates of an expectation (kept as the
+      paper-literal reading of 2026-11).
+    * `mean` and `ema` estimate the expected `value` (the candidate's accuracy, which the paper
+      calls the reward signal) after the action: `mean` is the weighted running mean with q_init
+      as a prior of weight counts' initial value, `ema` is Q + alpha*w*(value - Q), alpha in
+      (0, 1]. Accuracies are >= 0 and the prior is > 0, so Q stays positive.
+
+    `weight` w is the share of the evidence this feature gets (1, or 1/n when n features mutated
+    together and `search.credit: shared`). Every rule is floored at q_min: the ratios P(s) and
+    Q(s,+)/Q(s) divide by Q, and an accuracy-minus-cost value can be negative.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
+    cur = q[s][action]
     if rule == "additive":
-        q[s][action] = max(q_min, q[s][action] + alpha * reward)
+        new = cur + alpha * weight * reward
     elif rule == "multiplicative":
-        q[s][action] = max(q_min, q[s][action] * math.exp(alpha * reward))
+        new = cur * math.exp(alpha * weight * reward)
+    elif rule in ("mean", "ema"):
+        if value is None:
+            raise ValueError(f"q_update={rule!r} needs the candidate's value")
+        if rule == "mean":
+            if counts is None:
+                raise ValueError("q_update='mean' needs the evidence counts")
+            n = counts[s][action] + weight
+            counts[s][action] = n
+            new = cur + weight * (value - cur) / n
+        else:
+            new = cur + min(1.0, alpha * weight) * (value - cur)
     else:
-        raise ValueError(f"search.q_update must be 'additive' or 'multiplicative', got {rule!r}")
+        raise ValueError(f"search.q_update must be one of {', '.join(Q_UPDATES)}, got {rule!r}")
+    q[s][action] = max(q_min, new)

@@ -51,5 +51,5 @@ class RandomStrategy(SearchStrategy):
         self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
     ) -> dict[str, Any]:
         state = copy_state(state)
-        reward = accuracy - reward_baseline(state["accuracies"], accuracy)
+        reward = accuracy - reward_baseline(state, accuracy, self.cfg.reward_baseline)
         return record(state, candidate, accuracy, reward, "last")

@@ -1,0 +1,20 @@
+"""Adapter: every dataset's study outputs -> the self-contained results/study.html."""
+
+import sys
+from pathlib import Path
+
+# Scripts run from a copy under .snakemake/; the package lives beside this directory.
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from hhnas.config import from_validated  # noqa: E402
+from hhnas.jobs.log import job_log  # noqa: E402
+from hhnas.reporting.build import build_study_report  # noqa: E402
+
+sm = snakemake  # noqa: F821
+with job_log(sm.log[0]):
+    build_study_report(
+        from_validated(dict(sm.params.config), files=False),
+        dict(sm.input.items()),
+        sm.input.template,
+        sm.output[0],
+        basedir=str(Path(sm.scriptdir).parent),
+    )
