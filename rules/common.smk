@@ -290,7 +290,8 @@ def study_html_inputs(wildcards):
 
 def present_study():
     """The study's outputs when `make study` has written results/study.html: the report then
-    embeds them (without the study config they are plain input files, no rule makes them)."""
+    embeds them (without the study config they are plain input files, no rule makes them).
+    """
     if CONFIG.study is not None or not os.path.exists("results/study.html"):
         return {}
     datasets = sorted(

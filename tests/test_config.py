@@ -129,6 +129,28 @@ BAD = {
     "unknown template bit": (_set("search.macro.initial", [1, 2, 0]), "2 is not one of [0, 1]"),
     "unknown strategy": (_set("search.strategy", "nope"), "'nope' is not one of ['hhnas'"),
     "k 0": (_set("search.k", 0), "0 is less than or equal to the minimum of 0"),
+    # Issue 14's keys.
+    "ema step above 1": (
+        lambda c: c["search"].update(q_update="ema", q_alpha=5.0),
+        "search.q_alpha=5.0: with q_update: ema it is the step of",
+    ),
+    "unknown reward baseline": (
+        _set("search.reward_baseline", "median"),
+        "'median' is not one of ['all', 'ok', 'parent']",
+    ),
+    "unknown credit": (_set("search.credit", "half"), "'half' is not one of ['full', 'shared']"),
+    "study dataset unknown": (
+        _set("study", {"datasets": ["spidr"], "variants": ["hhnas", "random"], "reference": []}),
+        "study.datasets names 'spidr', which is not a key of `datasets`; did you mean 'spider'?",
+    ),
+    "study reference not a variant": (
+        _set("study", {"datasets": ["spider"], "variants": ["hhnas", "random"]}),
+        "study.reference names 'random-mutation', which is not one of study.variants",
+    ),
+    "study ablation missing": (
+        _set("study", {"datasets": ["spider"], "variants": ["hhnas", "q-means"], "reference": []}),
+        "q-means.yaml: no such ablation",
+    ),
 }
 
 
@@ -190,6 +212,7 @@ def _validated(raw: dict[str, Any]) -> dict[str, Any]:
         ["config.yaml", "test/tiny.yaml"],
         ["config.yaml", "test/tiny-finetune.yaml"],
         ["config.yaml", "compare-ablations.yaml"],
+        ["config.yaml", "study.yaml"],
     ],
 )
 def test_shipped_configs_load(files):
@@ -293,3 +316,27 @@ def test_continuous_range_rules(low, high, initial, log):
 def test_models_are_the_templates_the_macro_bits_reach(raw, mutable, initial, models):
     raw["search"]["macro"] = {"mutable": mutable, "initial": initial}
     assert load(raw, files=False).models == models
+
+
+def test_study_variants_that_hash_alike_share_files(raw):
+    """hhnas-literal is the default's own configuration: it reads hhnas's files; q-mean and a
+    strategy get their own. The study's datasets join the searched ones."""
+    raw["study"] = {
+        "datasets": ["spider"],
+        "variants": ["hhnas", "random-mutation", "hhnas-literal", "q-mean"],
+        "reference": ["random-mutation"],
+    }
+    raw["comparison"]["strategies"] = []
+    cfg = load(raw, files=False)
+    assert cfg.variant_dir == {
+        "hhnas": "hhnas",
+        "random-mutation": "random-mutation",
+        "hhnas-literal": "hhnas",
+        "q-mean": "q-mean",
+    }
+    assert cfg.search_dirs == ["hhnas", "random-mutation", "q-mean"]
+    assert cfg.study.reference == ("random-mutation",) and cfg.study.bootstrap == 10000
+    raw["search"]["q_update"] = "mean"  # the default moves: hhnas-literal gets its own files
+    raw["search"]["q_prior_weight"] = 1.0
+    cfg = load(raw, files=False)
+    assert cfg.variant_dir["hhnas-literal"] == "hhnas-literal"

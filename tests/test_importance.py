@@ -114,17 +114,21 @@ def test_verbosity_restored(search_cfg):
         optuna.logging.set_verbosity(old)
 
 
-def test_uses_the_optuna_tpe_mapping(search_cfg):
-    """The importances' study is built with exactly the optuna-tpe baseline's distributions."""
-    from hhnas.reporting.importance import _SpaceOnly
+def test_the_optuna_view_of_the_space(search_cfg):
+    """The importances' study and the optuna-tpe baseline share one mapping of the space."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    from hhnas.search.optuna_tpe import optuna_distributions, optuna_trial_params
 
     strategy = OptunaTPEStrategy(search_cfg)
-    view = _SpaceOnly(strategy.space)
-    assert OptunaTPEStrategy.distributions(view) == strategy.distributions()
-    macro, params = [1, 1, 0], dict(strategy.space.initial)
-    assert OptunaTPEStrategy.trial_params(view, macro, params) == strategy.trial_params(
-        macro, params
-    )
+    dists = optuna_distributions(strategy.space)
+    assert strategy.distributions() == dists
+    assert dists["p2"] == CategoricalDistribution([0, 1])
+    assert dists["learning_rate"] == FloatDistribution(1e-4, 1e-1, log=True)
+    assert dists["kernel_size"] == CategoricalDistribution([1, 2, 3, 4, 5, 6, 7])
+    assert "p1" not in dists  # fixed by default
+    row = optuna_trial_params(strategy.space, [1, 1, 0], dict(strategy.space.initial))
+    assert row["p2"] == 1 and row["p3"] == 0 and row["learning_rate"] == 2e-3
 
 
 def test_final_mutation_probabilities():

@@ -26,8 +26,16 @@ from hhnas.reporting.tables import (
 
 # Where the paper is ambiguous we chose; docs/algorithm.md gives the full argument.
 CHOICES = {
-    "search.q_update": "Q-update rule: the paper only says improving mutations raise Q. "
-    "additive = Q + q_alpha * reward floored at q_min; multiplicative = Q * exp(q_alpha * reward).",
+    "search.q_update": "Q-update rule: the paper says the Q-table estimates 'the expected reward "
+    "for performing an action' and that accuracy is the reward signal. additive = Q + q_alpha * "
+    "reward floored at q_min (a running sum, the paper-literal reading of 2026-11); "
+    "multiplicative = Q * exp(q_alpha * reward); mean = running mean of the accuracy after the "
+    "action with q_init as a prior; ema = Q + q_alpha (accuracy - Q).",
+    "search.reward_baseline": "p_hat of the reward p - p_hat: all = mean of every earlier "
+    "accuracy (failures included); ok = of the earlier successful ones; parent = the accuracy "
+    "of the mutated candidate. Absent: all.",
+    "search.credit": "When n features mutate together: full = each gets the whole reward; "
+    "shared = each gets 1/n. Absent: full.",
     "search.q_alpha": "Step size of the Q update (not given in the paper).",
     "search.q_min": "Floor that keeps every Q(s,a) positive so P(s) and the direction ratio "
     "stay defined and no parameter is frozen for ever.",

@@ -15,25 +15,11 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from hhnas.search.optuna_tpe import OptunaTPEStrategy
+from hhnas.search.optuna_tpe import optuna_distributions, optuna_trial_params
 from hhnas.search.qtable import mutation_probabilities
 from hhnas.search.space import SearchSpace
-
-
-@dataclass(frozen=True)
-class _SpaceOnly:
-    """Stands in for an OptunaTPEStrategy where only its `space` is read.
-
-    OptunaTPEStrategy.distributions() and .trial_params() map the space to Optuna's
-    distributions and a candidate to trial params using nothing but `self.space`; calling them
-    on this view reuses that mapping (the one the optuna-tpe baseline samples with) without
-    building a strategy from a search config. tests/test_importance.py checks the two agree.
-    """
-
-    space: SearchSpace
 
 
 @contextlib.contextmanager
@@ -73,8 +59,7 @@ def param_importances(
     features = space.features
     names = [p.name for p in features]
     zeros = dict.fromkeys(names, 0.0)
-    view: Any = _SpaceOnly(space)
-    rows = [OptunaTPEStrategy.trial_params(view, c["macro"], c["params"]) for c in candidates]
+    rows = [optuna_trial_params(space, c["macro"], c["params"]) for c in candidates]
     values = [float(c["accuracy"]) for c in candidates]
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"param_importances needs finite accuracies, got {values}")
@@ -85,7 +70,7 @@ def param_importances(
     import optuna
     from optuna.trial import create_trial
 
-    distributions = OptunaTPEStrategy.distributions(view)
+    distributions = optuna_distributions(space)
     with _optuna_quiet():
         study = optuna.create_study(direction="maximize")
         study.add_trials(

@@ -22,7 +22,7 @@ from hhnas.search.base import (
     record,
     reward_baseline,
 )
-from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS
+from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, SearchSpace
 
 if TYPE_CHECKING:
     import optuna
@@ -68,20 +68,10 @@ class OptunaTPEStrategy(SearchStrategy):
     # -- the Optuna view of the space -------------------------------------------------------
 
     def distributions(self) -> dict[str, Any]:
-        from optuna.distributions import CategoricalDistribution, FloatDistribution
-
-        out: dict[str, Any] = {}
-        for p in self.space.features:
-            if p.kind == BINARY:
-                out[p.name] = CategoricalDistribution([0, 1])
-            elif p.kind == CONTINUOUS:
-                out[p.name] = FloatDistribution(p.low, p.high, log=p.log)
-            else:
-                out[p.name] = CategoricalDistribution(list(p.choices))
-        return out
+        return optuna_distributions(self.space)
 
     def trial_params(self, macro: list[int], params: dict[str, Any]) -> dict[str, Any]:
-        return {p.name: self.space.value_of(p, macro, params) for p in self.space.features}
+        return optuna_trial_params(self.space, macro, params)
 
     # -- the study ---------------------------------------------------------------------------
 
@@ -209,3 +199,26 @@ class OptunaTPEStrategy(SearchStrategy):
                 study.tell(number, accuracy)
         reward = accuracy - reward_baseline(state, accuracy, self.cfg.reward_baseline)
         return record(state, candidate, accuracy, reward, "last")
+
+
+def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
+    """The space as Optuna sees it: macro bits and discrete parameters categorical, continuous
+    ones float (log for the learning rate). The study's importances use the same view."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    out: dict[str, Any] = {}
+    for p in space.features:
+        if p.kind == BINARY:
+            out[p.name] = CategoricalDistribution([0, 1])
+        elif p.kind == CONTINUOUS:
+            out[p.name] = FloatDistribution(p.low, p.high, log=p.log)
+        else:
+            out[p.name] = CategoricalDistribution(list(p.choices))
+    return out
+
+
+def optuna_trial_params(
+    space: SearchSpace, macro: list[int], params: dict[str, Any]
+) -> dict[str, Any]:
+    """A candidate as the params of an Optuna trial over :func:`optuna_distributions`."""
+    return {p.name: space.value_of(p, macro, params) for p in space.features}
