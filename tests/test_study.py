@@ -18,13 +18,18 @@ from conftest import make_workdir, run_snakemake  # noqa: E402
 
 VARIANTS = ["hhnas", "random-mutation", "hhnas-literal", "q-mean"]
 DATASETS = ["spider", "spider-heldout"]
-STUDY = {"datasets": DATASETS, "variants": VARIANTS, "bootstrap": 500}
+STUDY = {
+    "datasets": DATASETS,
+    "variants": VARIANTS,
+    "reference": ["random-mutation"],
+    "bootstrap": 500,
+}
 
 
 @pytest.fixture(scope="module")
 def study_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wd = make_workdir(tmp_path_factory.mktemp("study"), {"study": STUDY})
-    run_snakemake(wd, "results/study.html")
+    run_snakemake(wd, "--", "results/study.html")
     return wd
 
 
@@ -98,7 +103,7 @@ def test_report_embeds_a_present_study(study_run: Path) -> None:
     local = yaml.safe_load((wd / "local.yaml").read_text())
     local.pop("study")
     (wd / "local.yaml").write_text(yaml.safe_dump(local))
-    run_snakemake(wd, "results/report.html")
+    run_snakemake(wd, "--", "results/report.html")
     html = (wd / "results" / "report.html").read_text()
     assert 'href="study.html"' in html
     assert "Study: variants under one budget (spider)" in html

@@ -137,3 +137,23 @@ def test_notes_name_the_best_variant_and_the_tests(summary):
         "toy: fANOVA ranks lr, p2 most important; Spearman's rho of importance against a's "
         "final P(s): +1.00."
     )
+
+
+def test_dataset_notes_count_the_capped_training_rows():
+    from hhnas.reporting.build import _dataset_entry
+
+    counts = {
+        "classes": 25,
+        "classes_raw": 26,
+        "rows": 1004,
+        "rows_raw": 2693,
+        "train": 200,
+        "val": 402,
+        "test": 402,
+        "rows_dropped_max_train_per_class": 1685,
+    }
+    config = {"datasets": {"h8": {"min_questions_per_class": 10, "max_train_per_class": 8}}}
+    notes = _dataset_entry("h8", counts, config)["notes"]
+    assert (
+        "1685 training rows left out by max_train_per_class=8 (validation and test kept)" in notes
+    )

@@ -111,6 +111,11 @@ def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) ->
             f"{counts['rows_dropped_max_per_class']} rows left out by max_questions_per_class="
             f"{ds.get('max_questions_per_class')}"
         )
+    if counts.get("rows_dropped_max_train_per_class"):
+        notes.append(
+            f"{counts['rows_dropped_max_train_per_class']} training rows left out by "
+            f"max_train_per_class={ds.get('max_train_per_class')} (validation and test kept)"
+        )
     if counts.get("rows_duplicate_text"):
         n_dup = counts["rows_duplicate_text"]
         notes.append(
