@@ -276,3 +276,17 @@ def test_frozen_training_does_not_import_dynamo() -> None:
             check=True,
         )
         assert out.stdout.strip() == "False", (crit, out.stdout, out.stderr)
+
+
+def test_training_leaves_subnormal_floats_as_they_were():
+    """train_candidate flushes subnormals only while it trains (a global processor flag);
+    afterwards they exist again, as IEEE-754 and hypothesis' float strategies need."""
+    import sys as _sys
+
+    from hhnas.training.candidate import subnormals_flushed
+
+    tiny = _sys.float_info.min / 2**10
+    x = torch.tensor([tiny], dtype=torch.float64)
+    with subnormals_flushed():
+        assert (x * 1.0).item() == 0.0
+    assert (x * 1.0).item() == tiny

@@ -3,6 +3,7 @@ becomes a record, not a crash."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -32,10 +33,33 @@ def train_candidate(
     tc = Training.from_mapping(train_cfg)
     torch.manual_seed(seed)
     torch.set_num_threads(tc.threads)
-    # Subnormal floats make CPU arithmetic many times slower: RMSprop's running squares of
-    # near-zero gradients (e.g. a branch over all-zero rule features) decay into them and a
-    # candidate took 20x its AdamW twin. Below 1.2e-38 they change no accuracy a run can see.
+    with subnormals_flushed():
+        return _train(macro, params, fs, tc, seed, start, progress)
+
+
+@contextlib.contextmanager
+def subnormals_flushed() -> Iterator[None]:
+    """Subnormal floats make CPU arithmetic many times slower, and RMSprop's running squares of
+    near-zero gradients (e.g. a branch over all-zero rule features) decay into them
+    (benchmarks/README.md); below 1.2e-38 they change no accuracy a run can see. The flag is
+    the processor's, global to the thread: it is set back afterwards, since other code (e.g.
+    hypothesis' float strategies in the same test process) needs IEEE-754 subnormals."""
     torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _train(
+    macro: list[int],
+    params: dict[str, Any],
+    fs: FeatureSet,
+    tc: Training,
+    seed: int,
+    start: float,
+    progress: Callable[[str], None] | None,
+) -> dict[str, Any]:
     result = new_result()
     result["device"] = "cpu"
     try:

@@ -142,7 +142,6 @@ def train_finetune_candidate(
         torch.manual_seed(seed)
         if device.type == "cpu":
             torch.set_num_threads(tc.threads)
-            torch.set_flush_denormal(True)  # as in train_candidate: subnormals are slow on CPU
         encoder = encoder_factory(model_dir)
         head = HybridClassifier(
             macro,
