@@ -35,6 +35,8 @@ from matplotlib.ticker import MaxNLocator
 
 from hhnas.io import read_json, write_bytes
 from hhnas.reporting.comparison import (
+    _PALETTE,
+    _RC,
     JOB_SECONDS,
     SECONDS,
     best_so_far,
@@ -51,9 +53,6 @@ from hhnas.reporting.study_stats import (
 )
 from hhnas.search.space import SearchSpace
 
-_RC = {"svg.hashsalt": "hhnas-am", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
-_PALETTE = matplotlib.colormaps["tab10"].colors
-
 
 def load_study(
     metrics: Mapping[str, Sequence[str]], dirs: Mapping[str, str]
@@ -69,13 +68,6 @@ def experiments(df: pd.DataFrame) -> list[dict[str, Any]]:
     for exp, group in df.groupby("experiment", sort=True):
         out.append({"experiment": int(exp), **experiment_stats(group, field)})
     return out
-
-
-def _ci_text(values: Sequence[float], n_boot: int, level: float, seed: int) -> str | None:
-    if not values:
-        return None
-    lo, hi = bootstrap_ci(values, n_boot, level, seed)
-    return f"[{lo:.2f}, {hi:.2f}]"
 
 
 def _ms(values: Sequence[float], digits: int = 2) -> str | None:
