@@ -10,7 +10,6 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from hhnas.config import check_unknown_keys, from_validated, schema_validator
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
 from hhnas.jobs.worker import export_job_environment
-from hhnas.variants import BUDGET_KEYS
 
 SCHEMA = "../config/schema/config.schema.yaml"
 
@@ -55,6 +54,7 @@ export_job_environment(
 
 wildcard_constraints:
     dataset="|".join(re.escape(d) for d in CONFIG.searched_datasets),
+    name="|".join(re.escape(n) for n in CONFIG.predict.inputs) or "-",
     variant="|".join(re.escape(v) for v in SEARCH_DIRS),
     baseline="|".join(re.escape(b) for b in config["comparison"]["baselines"]) or "-",
     experiment=r"\d+",
@@ -113,26 +113,10 @@ def iteration_priority(wildcards):
 
 def iteration_job(wildcards, input, output):
     """Everything one iteration job reads, as the JSON its client takes (scripts/run_job.py): the
-    files, and the config sections that decide its outcome (those of its search's config hash;
-    the run length is left out, so raising search.iterations extends a finished search). Keys
-    keep the config's order: the search draws its mutations in the parameters' order.
-    """
-    search = {
-        k: v
-        for k, v in VARIANT_SEARCH[wildcards.variant].items()
-        if k not in BUDGET_KEYS
-    }
-    job_config = {
-        "search": search,
-        "training": config["training"],
-        "backbone": config["backbone"],
-        "llm": config["llm"],
-        "datasets": {wildcards.dataset: config["datasets"][wildcards.dataset]},
-        "data": {k: config["data"][k] for k in ("split", "split_seed")},
-    }
+    files, and the config sections that decide its outcome (Config.job_config)."""
     return json.dumps(
         {
-            "config": job_config,
+            "config": CONFIG.job_config(wildcards.dataset, wildcards.variant),
             "dataset": wildcards.dataset,
             "experiment": int(wildcards.experiment),
             "iteration": int(wildcards.iteration),
@@ -197,6 +181,34 @@ def dataset_name(wildcards):
     return wildcards.dataset
 
 
+def final_inputs(wildcards):
+    """The main search's metrics, the features it trained on, and what names the backbone and
+    the LLM (their identities go into the model directory)."""
+    d = wildcards.dataset
+    return {
+        **features(d),
+        "metrics": all_metrics(d),
+        "llm_classes": f"results/{d}/features/llm_classes.npz",
+        "backbone_model": "results/models/backbone.json",
+        "llm_model": "results/models/llm",
+    }
+
+
+def final_params(wildcards):
+    return CONFIG.final_job_config(wildcards.dataset)
+
+
+def predict_input(wildcards):
+    return CONFIG.predict.inputs[wildcards.name]
+
+
+def final_files(dataset):
+    return {
+        f"final_metrics_{dataset}": f"results/{dataset}/analysis/final_metrics.json",
+        f"errors_{dataset}": f"results/{dataset}/analysis/errors.json",
+    }
+
+
 def report_inputs(wildcards):
     inputs = {
         "tables": TABLE_FILES,
@@ -207,6 +219,8 @@ def report_inputs(wildcards):
     if CONFIG.comparison.in_report:
         inputs.update(COMPARISON_FILES)
     inputs.update(present_study())
+    for name in CONFIG.final_datasets:
+        inputs.update(final_files(name))
     for name in CONFIG.run_datasets:
         inputs[f"counts_{name}"] = f"results/{name}/data/counts.json"
         inputs[f"states_{name}"] = final_states(name)

@@ -39,7 +39,8 @@ rule llm_features:
         classes="results/{dataset}/data/classes.json",
         model="results/models/llm",
     output:
-        "results/{dataset}/features/llm.npy",
+        features="results/{dataset}/features/llm.npy",
+        classes="results/{dataset}/features/llm_classes.npz",
     log:
         "results/logs/{dataset}/llm_features.log",
     priority: UPSTREAM_PRIORITY

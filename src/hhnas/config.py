@@ -129,6 +129,7 @@ class Dataset:
     id_column: str | None = None
     split_column: str | None = None
     exclude_labels: tuple[str, ...] = ()
+    merge_similar_schemas: float | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,35 @@ class Study:
 
 
 @dataclass(frozen=True)
+class Final:
+    """`final`: the retrained best candidate(s) saved for prediction (hhnas.final)."""
+
+    enabled: bool
+    ensemble: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """`analysis`: the final model's error analysis (hhnas.reporting.errors)."""
+
+    similar_schema_jaccard: float
+    top_pairs: int
+
+
+@dataclass(frozen=True)
+class Predict:
+    """`predict`: batch prediction over CSV files with a final model."""
+
+    inputs: dict[str, str]
+    text_column: str
+    top_k: int
+
+
+def _section(cls: type, name: str, config: Mapping[str, Any]) -> Any:
+    return cls(**_typed(cls, name, {**section_defaults(name), **(config.get(name) or {})}))
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration: typed views plus the raw mapping the rules pass on."""
 
@@ -287,6 +317,9 @@ class Config:
     compared: tuple[str, ...]
     variant_search: dict[str, dict[str, Any]] = field(repr=False)
     study: Study | None = None
+    final: Final = Final(enabled=True, ensemble=1)
+    analysis: Analysis = Analysis(similar_schema_jaccard=0.5, top_pairs=15)
+    predict: Predict = field(default_factory=lambda: Predict({}, "text", 3))
     # variant -> the variant whose files it shares (the first with the same hashed search)
     variant_dir: dict[str, str] = field(default_factory=dict)
 
@@ -319,6 +352,42 @@ class Config:
         return {
             "table_csv": "results/comparison/comparison.csv",
             "figure_png": "results/comparison/best_so_far.png",
+        }
+
+    @property
+    def final_datasets(self) -> list[str]:
+        """Datasets that get a final model and its error analysis (frozen mode only: a
+        fine-tuned encoder would have to be saved with the heads)."""
+        if not self.final.enabled or self.raw["backbone"]["mode"] != "frozen":
+            return []
+        return list(self.run_datasets)
+
+    def job_config(self, dataset: str, variant: str) -> dict[str, Any]:
+        """The config sections that decide a search's outcome (its config hash,
+        hhnas.jobs.iteration.search_config_hash): what an iteration job, and the final model
+        retraining its candidates, read. The run length is left out, so raising
+        search.iterations extends a finished search; keys keep the config's order (the search
+        draws its mutations in the parameters' order)."""
+        from hhnas.variants import BUDGET_KEYS
+
+        raw = self.raw
+        search = {k: v for k, v in self.variant_search[variant].items() if k not in BUDGET_KEYS}
+        return {
+            "search": search,
+            "training": raw["training"],
+            "backbone": raw["backbone"],
+            "llm": raw["llm"],
+            "datasets": {dataset: raw["datasets"][dataset]},
+            "data": {k: raw["data"][k] for k in ("split", "split_seed")},
+        }
+
+    def final_job_config(self, dataset: str) -> dict[str, Any]:
+        """What the final model's job reads: the main search's job config, the final
+        section, and the feature jobs' thread count (prediction uses the same)."""
+        return {
+            **self.job_config(dataset, self.main_variant),
+            "final": {"ensemble": self.final.ensemble},
+            "features_threads": self.resources["features"].threads,
         }
 
     def role_outputs(self) -> list[str]:
@@ -374,6 +443,7 @@ def _dataset(name: str, spec: Mapping[str, Any]) -> Dataset:
         id_column=spec.get("id_column"),
         split_column=spec.get("split_column"),
         exclude_labels=tuple(spec.get("exclude_labels", ())),
+        merge_similar_schemas=spec.get("merge_similar_schemas"),
     )
 
 
@@ -497,6 +567,10 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
             for k in ("splits", "spider_dir"):
                 if k in spec:
                     out.append(f"{key}.{k}: only for format spider")
+            if "merge_similar_schemas" in spec:
+                out.append(
+                    f"{key}.merge_similar_schemas: only for format spider (a CSV has no schemas)"
+                )
         else:
             csv_only = ("path", "text_column", "label_column", "id_column", "split_column")
             for k in csv_only + ("exclude_labels",):
@@ -691,6 +765,7 @@ def from_validated(
     runs = tuple(config["run_datasets"])
     cmp = config.get("comparison") or {}
     res = config["resources"]
+    predict = config.get("predict") or {}
     return Config(
         raw=config,
         run_datasets=runs,
@@ -714,6 +789,13 @@ def from_validated(
         compared=compared,
         variant_search=searches,
         study=_study(config),
+        final=_section(Final, "final", config),
+        analysis=_section(Analysis, "analysis", config),
+        predict=Predict(
+            inputs=dict(predict.get("inputs") or {}),
+            text_column=str(predict.get("text_column", "text")),
+            top_k=int(predict.get("top_k", 3)),
+        ),
         variant_dir=shared_dirs(searches),
     )
 

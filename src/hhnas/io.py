@@ -101,6 +101,18 @@ def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     _atomic(path, lambda fh: np.save(fh, array, allow_pickle=False), "wb")
 
 
+def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    _atomic(path, lambda fh: np.savez(fh, allow_pickle=False, **arrays), "wb")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def sha256_text(*parts: str) -> str:
     h = hashlib.sha256()
     for part in parts:

@@ -53,6 +53,9 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     5. rows with the same question text and label as an earlier kept row are KEPT, not dropped
        (Spider itself repeats some questions; dropping them would change the published split)
        and counted [rows_duplicate_text];
+    2b. `merge_similar_schemas` (Spider format): databases whose table and column names have
+       at least that Jaccard similarity are merged into one class (merge_similar_classes)
+       before the class-size rule [merged_classes: label -> its databases, only when set];
     6. `max_train_per_class` keeps at most that many training rows of each class, drawn with
        data.split_seed after the split; validation and test rows are untouched (a data-poor
        variant of a dataset, same evaluation) [rows_dropped_max_train_per_class, only when set].
@@ -97,6 +100,11 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     if fmt == "spider":
         unknown = Counter(r["label"] for r in raw if r["label"] not in schemas)
         raw = [r for r in raw if r["label"] in schemas]
+    merged: dict[str, list[str]] = {}
+    if ds_cfg.get("merge_similar_schemas") is not None:
+        raw, schemas, merged = merge_similar_classes(
+            raw, schemas, float(ds_cfg["merge_similar_schemas"])
+        )
     per_class = Counter(r["label"] for r in raw)
     if split_column is None:
         # check_class_size has passed, so some class size fills every part.
@@ -158,11 +166,42 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     if excluded:
         counts["rows_dropped_excluded_label"] = sum(excluded.values())
         counts["excluded_labels"] = dict(excluded)
+    if ds_cfg.get("merge_similar_schemas") is not None:
+        counts["merged_classes"] = merged
     return {
         "records": records,
         "classes": {"classes": classes, "schemas": [schemas.get(c) for c in classes]},
         "counts": counts,
     }
+
+
+MERGE_SEPARATOR = "+"
+
+
+def merge_similar_classes(
+    rows: list[dict[str, Any]], schemas: dict[str, dict], threshold: float
+) -> tuple[list[dict[str, Any]], dict[str, dict], dict[str, list[str]]]:
+    """Databases whose schemas have Jaccard similarity >= ``threshold`` (transitively,
+    hhnas.data.schemas) become one class named by its members in sorted order joined with "+",
+    whose schema holds every member's tables and columns. Only databases with rows take part.
+    Returns the relabelled rows, the schemas by label and the merged groups (label -> members).
+    """
+    from hhnas.data.schemas import merge_schemas, similar_groups, similarity_matrix
+
+    names = sorted({r["label"] for r in rows})
+    groups = similar_groups(similarity_matrix([schemas.get(n) for n in names]), threshold)
+    members: dict[int, list[str]] = {}
+    for name, g in zip(names, groups, strict=True):
+        members.setdefault(g, []).append(name)
+    label_of, out_schemas, merged = {}, dict(schemas), {}
+    for group in members.values():
+        label = MERGE_SEPARATOR.join(group)
+        for name in group:
+            label_of[name] = label
+        if len(group) > 1:
+            merged[label] = group
+            out_schemas[label] = merge_schemas([schemas.get(n) for n in group])
+    return [{**r, "label": label_of[r["label"]]} for r in rows], out_schemas, merged
 
 
 def cap_train_rows(

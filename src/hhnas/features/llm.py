@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -320,6 +321,51 @@ def zscore_rows(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean(axis=1, keepdims=True)) / np.maximum(std, _EPS)).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class ClassVectors:
+    """What the LLM features need besides the question itself: the databases' embeddings and the
+    mean question embedding the training questions were centred with. A saved model keeps them
+    (hhnas.final), so one new question is scored exactly as the dataset's were."""
+
+    databases: np.ndarray  # [C, H]
+    question_mean: np.ndarray  # [H]
+
+    def signals(self, questions: np.ndarray) -> np.ndarray:
+        """Float32 ``[N, 2, C]``: centred cosine(question, database) and its per-question
+        z-score."""
+        cos = centered_cosine(questions, self.databases, self.question_mean)
+        return np.stack([cos, zscore_rows(cos)], axis=1)
+
+
+def question_vectors(provider: LLMProvider, texts: list[str]) -> np.ndarray:
+    return np.asarray(provider.embed([question_prompt(t) for t in texts]), dtype=np.float32)
+
+
+def database_vectors(
+    provider: LLMProvider, class_names: list[str], schemas: Sequence[dict | None]
+) -> np.ndarray:
+    if len(class_names) != len(schemas):
+        raise ValueError(f"{len(class_names)} class names but {len(schemas)} schemas")
+    descriptions = [describe_database(n, s) for n, s in zip(class_names, schemas, strict=True)]
+    return np.asarray(provider.embed(descriptions), dtype=np.float32)
+
+
+def llm_features_and_classes(
+    provider: LLMProvider,
+    texts: list[str],
+    class_names: list[str],
+    schemas: Sequence[dict | None],
+) -> tuple[np.ndarray, ClassVectors]:
+    """The dataset's features ``[N, 2, C]`` and the class-side vectors that made them; the
+    questions are centred on their own mean."""
+    if len(class_names) != len(schemas):
+        raise ValueError(f"{len(class_names)} class names but {len(schemas)} schemas")
+    q = question_vectors(provider, texts)
+    d = database_vectors(provider, class_names, schemas)
+    classes = ClassVectors(d, q.mean(axis=0))
+    return classes.signals(q), classes
+
+
 def llm_features(
     provider: LLMProvider,
     texts: list[str],
@@ -327,10 +373,4 @@ def llm_features(
     schemas: Sequence[dict | None],
 ) -> np.ndarray:
     """Float32 ``[N, 2, C]``: centred cosine(question, database), and its per-question z-score."""
-    if len(class_names) != len(schemas):
-        raise ValueError(f"{len(class_names)} class names but {len(schemas)} schemas")
-    q = np.asarray(provider.embed([question_prompt(t) for t in texts]), dtype=np.float32)
-    descriptions = [describe_database(n, s) for n, s in zip(class_names, schemas, strict=True)]
-    d = np.asarray(provider.embed(descriptions), dtype=np.float32)
-    cos = centered_cosine(q, d)
-    return np.stack([cos, zscore_rows(cos)], axis=1)
+    return llm_features_and_classes(provider, texts, class_names, schemas)[0]

@@ -13,8 +13,10 @@ from hhnas.config import Config
 from hhnas.io import read_json
 from hhnas.reporting.captions import caption
 from hhnas.reporting.failures import failure_regions
+from hhnas.reporting.final_report import final_tables, verdict
 from hhnas.reporting.html import embed_image, git_commit, render_report, software_versions
 from hhnas.reporting.metrics import load_metrics
+from hhnas.reporting.paper import TABLE1, TABLE3
 from hhnas.reporting.tables import (
     best_candidate,
     best_per_model,
@@ -206,19 +208,52 @@ def _figure(path: str, title: str, text: str) -> dict[str, Any]:
     return {"title": title, "caption": text, "data_uri": embed_image(path)}
 
 
+def table2_with_final(table: pd.DataFrame, final: dict[str, Any] | None) -> pd.DataFrame:
+    """Table 2 with the final model's validation and test accuracy beside the search's best."""
+    if final is None:
+        return table
+    out = table.copy()
+    out["Final model (ours)"] = [
+        round(100 * final["val"]["accuracy"], 2),
+        round(100 * final["test"]["accuracy"], 2),
+    ]
+    out["Final model top-3 (ours)"] = [
+        round(100 * final["val"]["top3_accuracy"], 2),
+        round(100 * final["test"]["top3_accuracy"], 2),
+    ]
+    return out
+
+
 def _paper_tables(
-    frames: dict[str, pd.DataFrame], roles: dict[str, str], ref: dict[str, Any]
+    frames: dict[str, pd.DataFrame],
+    roles: dict[str, str],
+    ref: dict[str, Any],
+    finals: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The paper's tables for the datasets in its roles; reference numbers only beside the
-    dataset in the spider role (they are Spider's)."""
+    dataset in the spider role (they are Spider's). ``finals``: final models' metrics by
+    dataset, shown beside Table 2."""
+    finals = finals or {}
     made = [
-        ("spider", "table3", "Table 3: validation accuracy per experiment and model", table3),
-        ("heldout", "table1", "Table 1: test accuracy per experiment and model", table1),
+        (
+            "spider",
+            "table3",
+            "Table 3: validation accuracy per experiment and model",
+            lambda df: table3(df, paper=TABLE3),
+        ),
+        (
+            "heldout",
+            "table1",
+            "Table 1: test accuracy per experiment and model",
+            lambda df: table1(df, paper=TABLE1),
+        ),
         (
             "spider",
             "table2",
             "Table 2: comparison with the cited baseline and the paper",
-            lambda df: table2(df, ref["cited_baseline"], ref["paper"]),
+            lambda df: table2_with_final(
+                table2(df, ref["cited_baseline"], ref["paper"]), finals.get(roles["spider"])
+            ),
         ),
     ]
     return [
@@ -243,10 +278,10 @@ def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: dict[str, An
         f"{cfg.datasets[name].min_questions_per_class} questions.",
     ]
     for point in ref.get("points", []):
-        verdict = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
+        side = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
         notes.append(
             f"Reference point {point['name']}: {point['test']:.1f} % test; our best "
-            f"searched candidate is {verdict} it."
+            f"searched candidate is {side} it."
         )
     return notes + [str(n) for n in ref.get("notes", [])]
 
@@ -258,7 +293,27 @@ def build_report(
     config, roles = cfg.raw, cfg.roles
     frames = {name: load_metrics(list(inputs[f"metrics_{name}"])) for name in cfg.run_datasets}
     ref = config.get("reference") or {}
-    tables = _paper_tables(frames, roles, ref)
+    finals = {
+        d: read_json(inputs[f"final_metrics_{d}"])
+        for d in cfg.final_datasets
+        if f"final_metrics_{d}" in inputs
+    }
+    errors = {d: read_json(inputs[f"errors_{d}"]) for d in finals}
+    tables = _paper_tables(frames, roles, ref, finals)
+    for d in finals:
+        tables += final_tables(d, finals[d], errors[d])
+    lead = roles.get("spider") or next(iter(finals), None)
+    opening = (
+        verdict(
+            lead,
+            finals[lead],
+            errors[lead],
+            ref.get("paper") if lead == roles.get("spider") else None,
+            [str(n) for n in ref.get("verdict", [])] if lead == roles.get("spider") else [],
+        )
+        if lead in finals
+        else []
+    )
     figures = []
     for path in inputs["figures"]:
         if path.endswith(".png"):
@@ -376,6 +431,7 @@ def build_report(
         "failed": failed,
         "runtimes": runtimes,
         "notes": notes,
+        "verdict": opening,
     }
     render_report(template, out, context)
 

@@ -78,26 +78,59 @@ def _per_experiment_model(df: pd.DataFrame, column: str, with_min: bool) -> pd.D
     return out
 
 
-def table3(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+def with_paper(
+    table: pd.DataFrame, paper: dict[tuple[int, int], tuple], columns: list[str]
+) -> pd.DataFrame:
+    """``table`` with the paper's figures for the same (experiment, model) in ``columns``
+    after ours; a row the paper has no figure for (our experiments 3-4 of Table 1) shows
+    missing cells."""
+    out = table.copy()
+    keys = [(int(e[3:]), int(m[1:])) for e, m in zip(out["Exp"], out["Model"], strict=True)]
+    for i, col in enumerate(columns):
+        values = [paper[k][i] if k in paper else None for k in keys]
+        if col.startswith("Paper Iter"):
+            out[col] = pd.array(values, dtype="Int64")
+        else:
+            out[col] = [math.nan if v is None else float(v) for v in values]
+    return out
+
+
+def table3(
+    df: pd.DataFrame,
+    dataset: str | None = None,
+    paper: dict[tuple[int, int], tuple] | None = None,
+) -> pd.DataFrame:
     """Paper's Table 3: per (experiment, model) evaluated at least once on ``dataset``.
 
     ``Max Acc (%)`` / ``Min Acc (%)``: max / min *validation* accuracy over the model's
     successful evaluations in that experiment; ``Iter``: iteration of the max (earliest on
     ties). ``Evaluated`` counts every evaluation, failed ones included; ``Failed`` counts the
     failed ones, which are excluded from max/min. A model whose evaluations all failed shows
-    missing Max/Min/Iter.
+    missing Max/Min/Iter. With ``paper`` (hhnas.reporting.paper.TABLE3) the paper's Max, Min
+    and Iter of the same experiment and model follow ours.
     """
-    return _per_experiment_model(select_dataset(df, dataset), "val_acc", with_min=True)
+    out = _per_experiment_model(select_dataset(df, dataset), "val_acc", with_min=True)
+    if paper is None:
+        return out
+    return with_paper(out, paper, ["Paper Max Acc (%)", "Paper Min Acc (%)", "Paper Iter"])
 
 
-def table1(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+def table1(
+    df: pd.DataFrame,
+    dataset: str | None = None,
+    paper: dict[tuple[int, int], tuple] | None = None,
+) -> pd.DataFrame:
     """Paper's Table 1 for the held-out dataset: per (experiment, model) the max *test* accuracy.
 
     ``Iter`` is the iteration of that max (earliest on ties); failed candidates are excluded
     from the max and counted in ``Failed``. With ``dataset=None`` the metrics must hold a
-    single dataset.
+    single dataset. With ``paper`` (hhnas.reporting.paper.TABLE1, on the paper's confidential
+    dataset) the paper's Max and Iter of the same experiment and model follow ours.
     """
-    return _per_experiment_model(select_dataset(df, dataset), "test_acc", with_min=False)
+    out = _per_experiment_model(select_dataset(df, dataset), "test_acc", with_min=False)
+    if paper is None:
+        return out
+    return with_paper(out, paper, ["Paper Max Acc (%)", "Paper Iter"])
 
 
 def best_candidate(df: pd.DataFrame, dataset: str | None = None) -> dict[str, Any]:

@@ -26,15 +26,33 @@ def train_candidate(
     train_cfg: Training | Mapping[str, Any],
     seed: int,
     progress: Callable[[str], None] | None = None,
+    on_best: Callable[[HybridClassifier, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train the heads of one candidate; return its metrics (best-validation epoch and its test
-    accuracy, every epoch's figures). Any exception ends the candidate with status 'failed'."""
+    accuracy, every epoch's figures). Any exception ends the candidate with status 'failed'.
+    ``on_best(model, epoch)`` runs at each new best epoch (hhnas.final keeps its weights)."""
     start = time.perf_counter()
     tc = Training.from_mapping(train_cfg)
     torch.manual_seed(seed)
     torch.set_num_threads(tc.threads)
     with subnormals_flushed():
-        return _train(macro, params, fs, tc, seed, start, progress)
+        return _train(macro, params, fs, tc, seed, start, progress, on_best)
+
+
+def build_model(
+    macro: list[int], params: dict[str, Any], fs: FeatureSet, train_cfg: Training
+) -> HybridClassifier:
+    """The candidate's template sized for the feature set (the same call trains and predicts)."""
+    return HybridClassifier(
+        macro,
+        params,
+        fs.n_classes,
+        fs.backbone_dim,
+        fs.llm_shape,
+        fs.rule_shape,
+        train_cfg.cnn_filters,
+        train_cfg.class_readout,
+    )
 
 
 @contextlib.contextmanager
@@ -59,20 +77,12 @@ def _train(
     seed: int,
     start: float,
     progress: Callable[[str], None] | None,
+    on_best: Callable[[HybridClassifier, int], None] | None,
 ) -> dict[str, Any]:
     result = new_result()
     result["device"] = "cpu"
     try:
-        model = HybridClassifier(
-            macro,
-            params,
-            fs.n_classes,
-            fs.backbone_dim,
-            fs.llm_shape,
-            fs.rule_shape,
-            tc.cnn_filters,
-            tc.class_readout,
-        )
+        model = build_model(macro, params, fs, tc)
         result["n_params"] = count_parameters(model)
         opt = make_optimizer(
             int(params["criterion_num"]),
@@ -109,7 +119,17 @@ def _train(
                 for i in range(0, rows, EVAL_BATCH)
             )
 
-        fit(model, opt, train_batches, -(-n // bs), evaluate, tc, result, progress=progress)
+        fit(
+            model,
+            opt,
+            train_batches,
+            -(-n // bs),
+            evaluate,
+            tc,
+            result,
+            progress=progress,
+            on_best=None if on_best is None else lambda epoch: on_best(model, epoch),
+        )
     except Exception as exc:  # noqa: BLE001 - any failure is recorded for the search
         record_failure(result, exc)
     result["seconds"] = round(time.perf_counter() - start, 3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ class FeatureSet:
     y: dict[str, torch.Tensor]
     n_classes: int
     rows: dict[str, np.ndarray]  # each split's row numbers in the dataset (token cache index)
+    # Per input: the training rows' (mean, std) that standardised it; a saved model applies
+    # them to new text (hhnas.final).
+    stats: dict[str, Standardisation] = field(default_factory=dict)
 
     @property
     def backbone_dim(self) -> int:
@@ -36,18 +39,33 @@ class FeatureSet:
         return tuple(self.rule["train"].shape[1:])  # type: ignore[return-value]
 
 
-def _standardise(x: np.ndarray, train_mask: np.ndarray) -> np.ndarray:
-    """Standardise with training-row statistics only, so validation and test stay unseen.
+@dataclass(frozen=True)
+class Standardisation:
+    """``(x - mean) / std`` with the training rows' statistics (shapes broadcast over rows)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+
+def fit_standardisation(x: np.ndarray, train_mask: np.ndarray) -> Standardisation:
+    """Statistics of the training rows only, so validation and test stay unseen.
 
     2-D ``[N, D]``: per column. 3-D ``[N, channels, databases]``: per channel, pooled over the
     databases, so a database's score stays comparable with the others' (per-position scaling
     would stretch a rarely matched database's few hits into huge values and make the CNN's
-    shared kernel see a different unit at every position)."""
+    shared kernel see a different unit at every position). A constant column keeps std 1."""
     axes = (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
     train = x[train_mask]
     mean = train.mean(axis=axes, keepdims=True)
     std = train.std(axis=axes, keepdims=True)
-    return ((x - mean) / np.where(std > 1e-8, std, 1.0)).astype(np.float32)
+    return Standardisation(mean, np.where(std > 1e-8, std, 1.0))
+
+
+def _standardise(x: np.ndarray, train_mask: np.ndarray) -> np.ndarray:
+    return fit_standardisation(x, train_mask).apply(x)
 
 
 def build_feature_set(
@@ -70,11 +88,16 @@ def build_feature_set(
     train = split_arr == "train"
     rows = {s: np.flatnonzero(split_arr == s) for s in SPLITS}
     per_split: dict[str, dict[str, torch.Tensor]] = {}
+    stats: dict[str, Standardisation] = {}
     for key, arr in arrays.items():
-        std = None if arr is None else _standardise(arr, train)
-        per_split[key] = {} if std is None else {s: torch.from_numpy(std[rows[s]]) for s in SPLITS}
+        if arr is None:
+            per_split[key] = {}
+            continue
+        stats[key] = fit_standardisation(arr, train)
+        std = stats[key].apply(arr)
+        per_split[key] = {s: torch.from_numpy(std[rows[s]]) for s in SPLITS}
     y = np.asarray(labels, dtype=np.int64)
     ys = {s: torch.from_numpy(y[rows[s]]) for s in SPLITS}
     return FeatureSet(
-        per_split["backbone"], per_split["llm"], per_split["rule"], ys, n_classes, rows
+        per_split["backbone"], per_split["llm"], per_split["rule"], ys, n_classes, rows, stats
     )

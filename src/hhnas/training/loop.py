@@ -63,9 +63,12 @@ def fit(
     *,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: Callable[[str], None] | None = None,
+    on_best: Callable[[int], None] | None = None,
 ) -> None:
     """Train for ``training.epochs`` with its schedule and gradient clipping, evaluating after
-    each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record)."""
+    each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record).
+    ``on_best(epoch)`` runs whenever an epoch becomes the best one (the final model keeps that
+    epoch's weights)."""
     tc = Training.from_mapping(train_cfg)
     epochs, grad_clip = tc.epochs, tc.grad_clip
     scheduler = make_scheduler(opt, tc, epochs * batches_per_epoch)
@@ -119,6 +122,8 @@ def fit(
         # The first epoch reaching the best validation accuracy is the candidate's score.
         if improved:
             result.update(val_acc=val, test_acc=test, best_epoch=epoch)
+            if on_best is not None:
+                on_best(epoch)
 
 
 def record_failure(result: dict[str, Any], exc: BaseException) -> None:

@@ -1,0 +1,232 @@
+"""Retrain the search's best candidate(s) and write the final model directory.
+
+Each member is retrained with the seed its search iteration used (hhnas.jobs.iteration
+.training_seed) on the same cached features, so it is the candidate the search scored: its
+best-validation epoch's weights are kept, and the metrics record whether the retrained
+validation and test accuracy equal the search's (``reproduced``). With ``final.ensemble`` k > 1
+the top k candidates by validation accuracy are retrained and their probabilities averaged.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hhnas.final.evaluation import split_metrics
+from hhnas.final.inference import INPUTS, ensemble_probabilities
+from hhnas.final.modeldir import (
+    BACKBONE_SETTINGS,
+    CLASSES,
+    FEATURES,
+    LLM_SETTINGS,
+    METRICS,
+    WEIGHTS,
+    feature_code_settings,
+    model_weights_sha256,
+    write_model_dir,
+)
+from hhnas.final.selection import select_candidates
+from hhnas.io import read_json, write_json, write_npz
+
+EVAL_SPLITS = ("val", "test")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def retrain_member(
+    candidate: dict[str, Any], fs: Any, config: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The candidate's model at its best validation epoch, and the retraining's metrics."""
+    import torch
+
+    from hhnas.jobs.iteration import training_seed
+    from hhnas.training.candidate import train_candidate
+
+    best: dict[str, Any] = {}
+
+    def keep(model: torch.nn.Module, epoch: int) -> None:
+        best["model"] = model
+        best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
+    result = train_candidate(
+        candidate["macro"],
+        candidate["params"],
+        fs,
+        config["training"],
+        seed=seed,
+        progress=lambda m: _say(f"  {m}"),
+        on_best=keep,
+    )
+    if result["status"] != "ok" or "state" not in best:
+        raise RuntimeError(
+            f"retraining candidate experiment {candidate['experiment']} iteration "
+            f"{candidate['iteration']} failed ({result.get('error')}), although the search "
+            "trained it: the features or the code changed since the search ran; re-run the "
+            "search (delete results/<dataset>/search/)"
+        )
+    model = best["model"]
+    model.load_state_dict(best["state"])
+    model.eval()
+    record = {
+        "experiment": int(candidate["experiment"]),
+        "iteration": int(candidate["iteration"]),
+        "model": int(candidate["model"]),
+        "macro": list(candidate["macro"]),
+        "params": dict(candidate["params"]),
+        "seed": seed,
+        "best_epoch": result["best_epoch"],
+        "n_params": result["n_params"],
+        "search_val_acc": float(candidate["val_acc"]),
+        "search_test_acc": float(candidate["test_acc"]),
+        "val_acc": float(result["val_acc"]),
+        "test_acc": float(result["test_acc"]),
+        "reproduced": result["val_acc"] == candidate["val_acc"]
+        and result["test_acc"] == candidate["test_acc"],
+    }
+    return model, record
+
+
+def model_name(path: str) -> str:
+    """A readable name for a model directory: packages keep theirs in a `model` subfolder."""
+    p = Path(path)
+    return p.parent.name if p.name == "model" else p.name
+
+
+def _identities(inputs: dict[str, str], config: dict[str, Any], fs: Any) -> dict[str, Any]:
+    backbone_dir = read_json(inputs["backbone_model"])["path"]
+    llm_dir = str(Path(inputs["llm_model"]).resolve())
+    bb, llm = config["backbone"], config["llm"]
+    return {
+        "backbone": {
+            "spec": bb["path"],
+            "name": model_name(backbone_dir),
+            "weights_sha256": model_weights_sha256(backbone_dir),
+            "hidden_size": fs.backbone_dim,
+            **{k: bb[k] for k in BACKBONE_SETTINGS},
+        },
+        "llm": {
+            "gguf": llm["gguf"],
+            "name": llm["gguf"].split(":", 1)[-1],
+            "model_dir": llm_dir,
+            "weights_sha256": model_weights_sha256(llm_dir),
+            **{k: llm[k] for k in LLM_SETTINGS},
+        },
+        "threads": int(config["features_threads"]),
+        "code": feature_code_settings(),
+    }
+
+
+def build_final_model(
+    metrics_paths: list[str],
+    inputs: dict[str, str],
+    config: dict[str, Any],
+    dataset: str,
+    out_dir: str,
+    eval_out: str,
+    commit: str = "unknown",
+    progress: Callable[[str], None] = _say,
+) -> dict[str, Any]:
+    """Write ``out_dir`` (hhnas.final.modeldir) and ``eval_out`` (the validation and test
+    probabilities, for the error analysis); return the metrics."""
+    import torch
+    from safetensors.torch import save_file
+
+    from hhnas.jobs.iteration import load_features, search_config_hash
+
+    if config["backbone"]["mode"] != "frozen":
+        raise ValueError(
+            "backbone.mode: the final model is built for the frozen mode only (the fine-tuned "
+            "encoder would have to be saved with it); run the quick profile, or leave "
+            "final.enabled false with backbone.mode finetune"
+        )
+    k = int(config["final"]["ensemble"])
+    candidates = select_candidates(metrics_paths, k)
+    fs = load_features(inputs, with_backbone=True)
+    classes = read_json(inputs["classes"])
+    models, members = [], []
+    for i, cand in enumerate(candidates, 1):
+        progress(
+            f"[{dataset}] retraining member {i}/{len(candidates)}: Model {cand['model']}, "
+            f"experiment {cand['experiment']} iteration {cand['iteration']} "
+            f"(search val {cand['val_acc']:.4f})"
+        )
+        model, record = retrain_member(cand, fs, config)
+        progress(
+            f"[{dataset}] member {i}: val {record['val_acc']:.4f} test {record['test_acc']:.4f} "
+            f"(reproduces the search: {record['reproduced']})"
+        )
+        models.append(model)
+        members.append(record)
+    torch.set_num_threads(int(config["training"]["threads"]))
+    probs = {
+        s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
+        for s in EVAL_SPLITS
+    }
+    labels = {s: fs.y[s].numpy() for s in EVAL_SPLITS}
+    metrics = {
+        "dataset": dataset,
+        "ensemble": len(models),
+        **{s: split_metrics(probs[s], labels[s], classes["classes"]) for s in EVAL_SPLITS},
+        "members": members,
+    }
+    llm_classes = dict(np.load(inputs["llm_classes"], allow_pickle=False))
+    manifest = {
+        "dataset": dataset,
+        "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": commit,
+        "config_hash": search_config_hash(config, dataset),
+        "n_classes": fs.n_classes,
+        "members": [
+            {k: m[k] for k in ("model", "macro", "params", "experiment", "iteration", "seed")}
+            for m in members
+        ],
+        "training": {k: config["training"][k] for k in ("cnn_filters", "class_readout")},
+        "inputs": {
+            "backbone": [fs.backbone_dim],
+            "llm": list(fs.llm_shape),
+            "rule": list(fs.rule_shape),
+        },
+        "features": _identities(inputs, config, fs),
+    }
+
+    def write_files(tmp: Path) -> None:
+        state = {
+            f"m{i}.{key}": t.contiguous()
+            for i, model in enumerate(models)
+            for key, t in model.state_dict().items()
+        }
+        save_file(state, str(tmp / WEIGHTS))
+        stats = {}
+        for name in INPUTS:
+            stats[f"{name}_mean"] = fs.stats[name].mean
+            stats[f"{name}_std"] = fs.stats[name].std
+        write_npz(
+            tmp / FEATURES,
+            **stats,
+            llm_databases=llm_classes["databases"],
+            llm_question_mean=llm_classes["question_mean"],
+        )
+        write_json(tmp / CLASSES, classes)
+        write_json(tmp / METRICS, metrics)
+
+    write_model_dir(out_dir, manifest, write_files)
+    write_npz(
+        eval_out,
+        **{f"{s}_probs": probs[s] for s in EVAL_SPLITS},
+        **{f"{s}_labels": labels[s] for s in EVAL_SPLITS},
+        **{f"{s}_rows": fs.rows[s] for s in EVAL_SPLITS},
+    )
+    progress(
+        f"[{dataset}] final model: val {metrics['val']['accuracy']:.4f} "
+        f"test {metrics['test']['accuracy']:.4f} top-3 test {metrics['test']['top3_accuracy']:.4f}"
+        f" -> {out_dir}"
+    )
+    return metrics

@@ -1,0 +1,260 @@
+"""Prediction with a final model directory: new text -> the inputs training saw -> probabilities.
+
+Every input is computed as the feature jobs computed it for the dataset (hhnas.features), then
+standardised with the training rows' statistics saved in the directory:
+
+* backbone: the frozen encoder's L2-normalised pooled embedding (same pooling, length, batch);
+* LLM: the question's embedding against the saved database vectors, centred with the saved
+  mean question vector (a batch of one question cannot be centred on itself);
+* rule: schema linking against the classes' saved schemas.
+
+Inputs no member reads are not computed (a Model 1 ensemble never loads the LLM).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hhnas.final.modeldir import (
+    CLASSES,
+    FEATURES,
+    WEIGHTS,
+    ModelDirError,
+    model_weights_sha256,
+    read_manifest,
+)
+from hhnas.io import read_json
+
+INPUTS = ("backbone", "llm", "rule")
+EVAL_BATCH = 1024
+
+
+def used_inputs(members: Sequence[dict[str, Any]]) -> set[str]:
+    """Inputs some member's template reads (macro bits p1, p2, p3)."""
+    return {name for m in members for name, bit in zip(INPUTS, m["macro"], strict=True) if bit}
+
+
+def build_members(manifest: dict[str, Any], state: dict[str, Any]) -> list[Any]:
+    """The members' heads in eval mode, weights from ``state`` (keys "m<i>.<param>")."""
+    from hhnas.models.hybrid import HybridClassifier
+
+    shapes = manifest["inputs"]
+    n_classes = int(manifest["n_classes"])
+    models = []
+    for i, member in enumerate(manifest["members"]):
+        model = HybridClassifier(
+            member["macro"],
+            member["params"],
+            n_classes,
+            int(shapes["backbone"][0]),
+            tuple(shapes["llm"]),
+            tuple(shapes["rule"]),
+            int(manifest["training"]["cnn_filters"]),
+            bool(manifest["training"]["class_readout"]),
+        )
+        prefix = f"m{i}."
+        own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+        model.load_state_dict(own, strict=True)
+        models.append(model.eval())
+    return models
+
+
+def ensemble_probabilities(models: Sequence[Any], inputs: Sequence[Any]) -> np.ndarray:
+    """Mean of the members' softmax probabilities, ``[N, C]`` float64, in batches."""
+    import torch
+
+    rows = int(inputs[0].shape[0])
+    total = None
+    with torch.no_grad():
+        for model in models:
+            parts = [
+                torch.softmax(model(*(x[i : i + EVAL_BATCH] for x in inputs)), dim=1)
+                for i in range(0, rows, EVAL_BATCH)
+            ]
+            probs = torch.cat(parts).double().numpy() if parts else np.zeros((0, 0))
+            total = probs if total is None else total + probs
+    assert total is not None
+    return total / len(models)
+
+
+@dataclass
+class Standardiser:
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+
+def _find_backbone(features: dict[str, Any], override: str | None, manifest_path: Path) -> str:
+    from hhnas.features.encoder import resolve_model_path
+
+    spec = override or features["spec"]
+    key = "--backbone" if override else f"features.backbone.spec of {manifest_path}"
+    try:
+        path = resolve_model_path(spec, key)
+    except FileNotFoundError as exc:
+        raise ModelDirError(str(exc)) from None
+    found = model_weights_sha256(path)
+    if found != features["weights_sha256"]:
+        raise ModelDirError(
+            f"backbone {path}: its weights differ from the ones this model was trained with "
+            f"({features['name']}, weights sha256 {features['weights_sha256'][:12]}..., found "
+            f"{found[:12]}...); pass --backbone with the encoder named in {manifest_path}"
+        )
+    return path
+
+
+def _find_llm(features: dict[str, Any], override: str | None, manifest_path: Path) -> str:
+    """The converted LLM directory: --llm-dir, the one the workflow used, or a conversion of
+    the GGUF the directory names into the user's cache (done once)."""
+    from hhnas.features.llm import ensure_converted
+
+    candidates = [override] if override else [features.get("model_dir")]
+    path = next((p for p in candidates if p and (Path(p) / "config.json").is_file()), None)
+    if path is None and override:
+        raise ModelDirError(f"--llm-dir {override}: not a model directory with config.json")
+    if path is None:
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hhnas" / "llm"
+        path = str(cache / features["weights_sha256"][:16])
+        print(f"converting the LLM {features['gguf']} into {path} (once)", file=sys.stderr)
+        try:
+            ensure_converted(features["gguf"], f"features.llm.gguf of {manifest_path}", path)
+        except FileNotFoundError as exc:
+            raise ModelDirError(str(exc)) from None
+    found = model_weights_sha256(path)
+    if found != features["weights_sha256"]:
+        raise ModelDirError(
+            f"LLM {path}: its weights differ from the ones this model was trained with "
+            f"({features['name']}, weights sha256 {features['weights_sha256'][:12]}..., found "
+            f"{found[:12]}...); pass --llm-dir with the converted {features['gguf']}"
+        )
+    return path
+
+
+class Predictor:
+    """A loaded final model: ``predict_proba(texts)`` and ``top_k(texts, k)``."""
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        backbone: str | None = None,
+        llm_dir: str | None = None,
+        threads: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        from safetensors.torch import load_file
+
+        root = Path(model_dir)
+        self.manifest = read_manifest(root)
+        # The feature jobs' thread count by default: another count changes the embeddings'
+        # last bits (benchmarks/README.md), and with them a near-tie's prediction.
+        self.threads = threads or int(self.manifest["features"]["threads"])
+        self.progress = progress
+        classes = read_json(root / CLASSES)
+        self.labels: list[str] = list(classes["classes"])
+        self.schemas: list[dict | None] = list(classes["schemas"])
+        stats = dict(np.load(root / FEATURES, allow_pickle=False))
+        self.stats = {
+            name: Standardiser(stats[f"{name}_mean"], stats[f"{name}_std"]) for name in INPUTS
+        }
+        self.llm_databases = stats["llm_databases"]
+        self.llm_question_mean = stats["llm_question_mean"]
+        self.models = build_members(self.manifest, load_file(str(root / WEIGHTS)))
+        self.used = used_inputs(self.manifest["members"])
+        features = self.manifest["features"]
+        where = root / "hhnas-model.json"
+        self.backbone_dir = (
+            _find_backbone(features["backbone"], backbone, where)
+            if "backbone" in self.used
+            else None
+        )
+        self.llm_dir = _find_llm(features["llm"], llm_dir, where) if "llm" in self.used else None
+        self._llm = None
+
+    # -- inputs
+    def raw_inputs(self, texts: list[str]) -> dict[str, np.ndarray | None]:
+        """Each used input before standardisation, as the feature jobs compute it."""
+        features = self.manifest["features"]
+        out: dict[str, np.ndarray | None] = dict.fromkeys(INPUTS)
+        if "backbone" in self.used:
+            from hhnas.features.encoder import encode_texts
+
+            bb = features["backbone"]
+            out["backbone"] = encode_texts(
+                str(self.backbone_dir),
+                texts,
+                batch_size=int(bb["batch_size"]),
+                max_length=int(bb["max_length"]),
+                pooling=str(bb["pooling"]),
+                threads=self.threads,
+                progress=self.progress,
+            )
+        if "llm" in self.used:
+            from hhnas.features.llm import ClassVectors, question_vectors
+
+            q = question_vectors(self._provider(), texts)
+            out["llm"] = ClassVectors(self.llm_databases, self.llm_question_mean).signals(q)
+        if "rule" in self.used:
+            from hhnas.features.schema_linking import rule_features
+
+            out["rule"] = rule_features(texts, self.schemas)
+        return out
+
+    def _provider(self) -> Any:
+        if self._llm is None:
+            from hhnas.features.llm import HFCausalLMProvider
+
+            llm = self.manifest["features"]["llm"]
+            self._llm = HFCausalLMProvider(
+                str(self.llm_dir),
+                layer=int(llm["layer"]),
+                batch_size=int(llm["batch_size"]),
+                max_length=int(llm["max_length"]),
+                threads=self.threads,
+                progress=self.progress,
+            )
+        return self._llm
+
+    def model_inputs(self, raw: dict[str, np.ndarray | None], rows: int) -> list[Any]:
+        """Standardised tensors in the heads' argument order; an unused input is empty."""
+        import torch
+
+        out = []
+        for name in INPUTS:
+            x = raw.get(name)
+            if x is None:
+                out.append(torch.empty((rows, 0), dtype=torch.float32))
+            else:
+                out.append(torch.from_numpy(self.stats[name](x)))
+        return out
+
+    # -- predictions
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """``[N, C]`` class probabilities (the members' mean), columns in ``self.labels`` order."""
+        import torch
+
+        from hhnas.features.encoder import torch_threads
+
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        with torch_threads(self.threads), torch.inference_mode():
+            inputs = self.model_inputs(self.raw_inputs(texts), len(texts))
+            return ensemble_probabilities(self.models, inputs)
+
+    def top_k(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
+        probs = self.predict_proba(texts)
+        k = min(k, len(self.labels))
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        return [
+            [(self.labels[c], float(p[c])) for c in row]
+            for row, p in zip(order, probs, strict=True)
+        ]

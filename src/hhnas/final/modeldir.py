@@ -1,0 +1,175 @@
+"""The final model's directory: what it holds, how it is written, and how it is checked.
+
+A directory is self-contained for prediction except for the two pretrained models it names
+(the backbone encoder and the LLM), which it identifies by a hash of their weights:
+
+    hhnas-model.json      format and version, members (template, parameters, provenance),
+                          feature settings, the backbone's and LLM's identities, file hashes
+    weights.safetensors   every member's head weights, keys prefixed "m<i>."
+    features.npz          standardisation statistics of each input (training rows), the LLM's
+                          database vectors and the mean question vector they were centred with
+    classes.json          the labels in output order and each class's schema (rule features)
+    metrics.json          validation and test accuracy, top-3, per class; the search's figures
+
+Reading a directory checks the format, its version, every file's hash and the feature settings
+against this code, and names whatever differs (:class:`ModelDirError`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hhnas.io import read_json, sha256_file, write_json
+
+FORMAT = "hhnas-final-model"
+VERSION = 1
+MANIFEST = "hhnas-model.json"
+WEIGHTS = "weights.safetensors"
+FEATURES = "features.npz"
+CLASSES = "classes.json"
+METRICS = "metrics.json"
+FILES = (WEIGHTS, FEATURES, CLASSES, METRICS)
+# Feature settings a prediction must share with training; the identities (weights hashes) are
+# compared separately, when the models are found.
+BACKBONE_SETTINGS = ("pooling", "max_length", "batch_size")
+LLM_SETTINGS = ("layer", "max_length", "batch_size")
+
+
+class ModelDirError(ValueError):
+    """A directory that is not a usable final model: the message says what and what to do."""
+
+
+def model_weights_sha256(model_dir: str | os.PathLike) -> str:
+    """Identity of a local transformers model: its config.json and weight files, by name."""
+    root = Path(model_dir)
+    files = [root / "config.json"] + sorted(
+        p for p in root.iterdir() if p.suffix in (".safetensors", ".bin")
+    )
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode())
+        h.update(sha256_file(path).encode())
+    return h.hexdigest()
+
+
+def feature_code_settings() -> dict[str, Any]:
+    """What this code computes for the inputs, beyond the config: the rule channels and the
+    LLM's prompt texts. A directory written by code that computed them differently is refused."""
+    from hhnas.features.llm import describe_database, question_prompt
+    from hhnas.features.schema_linking import RULE_CHANNELS
+
+    return {
+        "rule_channels": list(RULE_CHANNELS),
+        "llm_question_prompt": question_prompt("{question}"),
+        "llm_database_description": describe_database(
+            "{name}", {"tables": ["{tables}"], "columns": ["{columns}"]}
+        ),
+    }
+
+
+def write_model_dir(out_dir: str | os.PathLike, manifest: dict[str, Any], write_files: Any) -> None:
+    """Write a complete directory or nothing: ``write_files(tmp)`` fills a temporary sibling
+    with FILES, the manifest (with their hashes) goes in last, then one rename puts it in place
+    (an existing directory is replaced)."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        write_files(tmp)
+        hashes = {name: sha256_file(tmp / name) for name in FILES}
+        write_json(
+            tmp / MANIFEST, {**manifest, "format": FORMAT, "version": VERSION, "files": hashes}
+        )
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_manifest(model_dir: str | os.PathLike) -> dict[str, Any]:
+    """The checked manifest of a final model directory, or a ModelDirError saying why not."""
+    root = Path(model_dir)
+    path = root / MANIFEST
+    if not root.is_dir():
+        raise ModelDirError(f"{root}: no such directory (a final model is results/<dataset>/final)")
+    if not path.is_file():
+        raise ModelDirError(
+            f"{root}: not an hhnas model directory ({MANIFEST} is missing); point at the "
+            "results/<dataset>/final directory that `snakemake` or `make run` wrote"
+        )
+    try:
+        manifest = read_json(path)
+    except ValueError as exc:
+        raise ModelDirError(
+            f"{exc}; re-create the directory (delete it and run make run)"
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelDirError(f"{path}: not an hhnas final model (format is not {FORMAT!r})")
+    if manifest.get("version") != VERSION:
+        raise ModelDirError(
+            f"{path}: written in model format version {manifest.get('version')!r}, this hhnas "
+            f"reads version {VERSION}; re-create it with this version (delete the directory and "
+            "run make run) or predict with the hhnas version that wrote it "
+            f"(commit {manifest.get('commit', 'unknown')})"
+        )
+    for name, expected in (manifest.get("files") or {}).items():
+        file = root / name
+        if not file.is_file():
+            raise ModelDirError(f"{root}: {name} is missing; the directory is incomplete")
+        if sha256_file(file) != expected:
+            raise ModelDirError(
+                f"{file}: its content differs from the hash recorded in {MANIFEST} (damaged or "
+                "edited); re-create the directory (delete it and run make run)"
+            )
+    missing = [n for n in FILES if n not in (manifest.get("files") or {})]
+    if missing:
+        raise ModelDirError(f"{path}: records no hash for {', '.join(missing)}")
+    differs = settings_differences(manifest["features"]["code"], feature_code_settings())
+    if differs:
+        raise ModelDirError(
+            f"{root}: its features were computed differently from this hhnas's ("
+            + "; ".join(differs)
+            + "); re-create the directory with this version"
+        )
+    return manifest
+
+
+def settings_differences(
+    saved: Mapping[str, Any], current: Mapping[str, Any], where: str = ""
+) -> list[str]:
+    """``key: model directory X, here Y`` for every key whose values differ."""
+    out = []
+    for key in sorted(set(saved) | set(current)):
+        a, b = saved.get(key, "(absent)"), current.get(key, "(absent)")
+        if a != b:
+            out.append(f"{where}{key}: model directory {a!r}, here {b!r}")
+    return out
+
+
+def config_differences(manifest: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """Feature settings of a workflow config that differ from the directory's (the batch
+    prediction rule refuses a model whose inputs its config would compute differently)."""
+    features = manifest["features"]
+    saved_backbone = {k: features["backbone"][k] for k in BACKBONE_SETTINGS}
+    saved_llm = {k: features["llm"][k] for k in LLM_SETTINGS}
+    return settings_differences(
+        {**saved_backbone, "path": features["backbone"]["spec"]},
+        {
+            **{k: config["backbone"][k] for k in BACKBONE_SETTINGS},
+            "path": config["backbone"]["path"],
+        },
+        "backbone.",
+    ) + settings_differences(
+        {**saved_llm, "gguf": features["llm"]["gguf"]},
+        {**{k: config["llm"][k] for k in LLM_SETTINGS}, "gguf": config["llm"]["gguf"]},
+        "llm.",
+    )
