@@ -19,8 +19,12 @@ from hhnas.final.modeldir import (
 def _manifest():
     return {
         "features": {
-            "backbone": {"spec": "package:m", "pooling": "mean", "max_length": 128,
-                         "batch_size": 64},
+            "backbone": {
+                "spec": "package:m",
+                "pooling": "mean",
+                "max_length": 128,
+                "batch_size": 64,
+            },
             "llm": {"gguf": "package:g", "layer": 10, "max_length": 96, "batch_size": 32},
             "code": feature_code_settings(),
         }
