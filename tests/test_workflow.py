@@ -200,6 +200,17 @@ def _split_csv(wd: Path, dataset: str, split: str, path: Path) -> list[str]:
     return [classes[r["label"]] for r in rows]
 
 
+def _predict_split(wd: Path, final: Path, tmp_path: Path) -> tuple[list[dict], list[str]]:
+    """`hhnas predict` over spider's test split: the output rows and the true class names."""
+    truth = _split_csv(wd, "spider", "test", tmp_path / "test.csv")
+    proc = _predict(
+        str(final), "--input", str(tmp_path / "test.csv"), "--output", str(tmp_path / "pred.csv")
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "pred.csv", newline="") as fh:
+        return list(csv.DictReader(fh)), truth
+
+
 @pytest.mark.parametrize("dataset", ["spider", "spider-heldout"])
 def test_final_model_is_the_best_candidate_retrained_and_saved(tiny_run, dataset):
     final = tiny_run / f"results/{dataset}/final"
@@ -235,13 +246,7 @@ def test_final_model_is_the_best_candidate_retrained_and_saved(tiny_run, dataset
 def test_predict_reproduces_the_recorded_test_accuracy(tiny_run, tmp_path):
     final = tiny_run / "results/spider/final"
     metrics = json.loads((final / "metrics.json").read_text())
-    truth = _split_csv(tiny_run, "spider", "test", tmp_path / "test.csv")
-    proc = _predict(
-        str(final), "--input", str(tmp_path / "test.csv"), "--output", str(tmp_path / "pred.csv")
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(tmp_path / "pred.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows, truth = _predict_split(tiny_run, final, tmp_path)
     assert list(rows[0]) == [
         "id",
         "text",
@@ -318,13 +323,7 @@ def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path):
         str(tmp_path / "probs.npz"),
     )
     assert not metrics["members"][0]["reproduced"]  # its recorded 1.0 was made up
-    truth = _split_csv(wd, "spider", "test", tmp_path / "test.csv")
-    proc = _predict(
-        str(final), "--input", str(tmp_path / "test.csv"), "--output", str(tmp_path / "pred.csv")
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(tmp_path / "pred.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows, truth = _predict_split(wd, final, tmp_path)
     top1 = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
     assert top1 == metrics["test"]["accuracy"] > 0.3
 

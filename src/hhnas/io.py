@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,24 @@ def read_json(path: str | os.PathLike) -> Any:
             f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
             "the file is damaged: delete it to recompute it"
         ) from None
+
+
+def write_dir(path: str | os.PathLike, fill: Callable[[Path], None]) -> None:
+    """A whole directory or nothing: ``fill(tmp)`` writes into a temporary sibling, which one
+    rename then puts at ``path`` (an existing directory there is replaced)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        fill(tmp)
+        # mkdtemp makes the directory private (0700); results are shared like any other output.
+        os.chmod(tmp, 0o777 & ~_umask())
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from hhnas.features.encoder import (
     masked_mean,
     torch_threads,
 )
+from hhnas.io import write_dir
 
 # Must be set before transformers / huggingface_hub read it at import time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -119,18 +118,12 @@ def convert_gguf_to_safetensors(pkg_dir: str, gguf_file: str, out_dir: str) -> N
     _drop_gguf_quantization(model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_dir(out_dir, fill)
 
 
 def _drop_gguf_quantization(model: Any) -> None:

@@ -93,6 +93,18 @@ class Standardiser:
         return ((x - self.mean) / self.std).astype(np.float32)
 
 
+def _same_weights(kind: str, path: str, features: dict[str, Any], fix: str) -> str:
+    """``path`` if its weights are the ones the model was trained with, else what differs."""
+    found = model_weights_sha256(path)
+    if found != features["weights_sha256"]:
+        raise ModelDirError(
+            f"{kind} {path}: its weights differ from the ones this model was trained with "
+            f"({features['name']}, weights sha256 {features['weights_sha256'][:12]}..., found "
+            f"{found[:12]}...); pass {fix}"
+        )
+    return path
+
+
 def _find_backbone(features: dict[str, Any], override: str | None, manifest_path: Path) -> str:
     from hhnas.features.encoder import resolve_model_path
 
@@ -102,14 +114,7 @@ def _find_backbone(features: dict[str, Any], override: str | None, manifest_path
         path = resolve_model_path(spec, key)
     except FileNotFoundError as exc:
         raise ModelDirError(str(exc)) from None
-    found = model_weights_sha256(path)
-    if found != features["weights_sha256"]:
-        raise ModelDirError(
-            f"backbone {path}: its weights differ from the ones this model was trained with "
-            f"({features['name']}, weights sha256 {features['weights_sha256'][:12]}..., found "
-            f"{found[:12]}...); pass --backbone with the encoder named in {manifest_path}"
-        )
-    return path
+    return _same_weights("backbone", path, features, f"--backbone with {features['name']}")
 
 
 def _find_llm(features: dict[str, Any], override: str | None, manifest_path: Path) -> str:
@@ -129,14 +134,7 @@ def _find_llm(features: dict[str, Any], override: str | None, manifest_path: Pat
             ensure_converted(features["gguf"], f"features.llm.gguf of {manifest_path}", path)
         except FileNotFoundError as exc:
             raise ModelDirError(str(exc)) from None
-    found = model_weights_sha256(path)
-    if found != features["weights_sha256"]:
-        raise ModelDirError(
-            f"LLM {path}: its weights differ from the ones this model was trained with "
-            f"({features['name']}, weights sha256 {features['weights_sha256'][:12]}..., found "
-            f"{found[:12]}...); pass --llm-dir with the converted {features['gguf']}"
-        )
-    return path
+    return _same_weights("LLM", path, features, f"--llm-dir with the converted {features['gguf']}")
 
 
 class Predictor:

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hhnas.io import read_json, sha256_file, write_json
+from hhnas.io import read_json, sha256_file, write_dir, write_json
 
 FORMAT = "hhnas-final-model"
 VERSION = 1
@@ -77,22 +75,15 @@ def write_model_dir(out_dir: str | os.PathLike, manifest: dict[str, Any], write_
     """Write a complete directory or nothing: ``write_files(tmp)`` fills a temporary sibling
     with FILES, the manifest (with their hashes) goes in last, then one rename puts it in place
     (an existing directory is replaced)."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         write_files(tmp)
         hashes = {name: sha256_file(tmp / name) for name in FILES}
         write_json(
             tmp / MANIFEST, {**manifest, "format": FORMAT, "version": VERSION, "files": hashes}
         )
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_dir(out_dir, fill)
 
 
 def read_manifest(model_dir: str | os.PathLike) -> dict[str, Any]:
