@@ -2,6 +2,7 @@ import json
 import os
 import re
 import sys
+import threading
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -41,6 +42,23 @@ CAPTIONS = sorted(
     for f in os.listdir(os.path.join(workflow.basedir, "report"))
     if f.endswith(".rst")
 )
+
+
+def cancel_scheduler_timers():
+    """At the workflow's end, cancel the re-evaluation timers Snakemake's scheduler left armed
+    (profiles/default/config.yaml says why): Python would otherwise wait for the last of them,
+    up to a timespan, before exiting."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
+onsuccess:
+    cancel_scheduler_timers()
+
+
+onerror:
+    cancel_scheduler_timers()
 
 
 # How iteration jobs start (rules/search.smk): under conda or a container, that environment's

@@ -319,11 +319,11 @@ def test_models_are_the_templates_the_macro_bits_reach(raw, mutable, initial, mo
 
 
 def test_study_variants_that_hash_alike_share_files(raw):
-    """hhnas-literal is the default's own configuration: it reads hhnas's files; q-mean and a
-    strategy get their own. The study's datasets join the searched ones."""
+    """q-mean-best is the default's own configuration: it reads hhnas's files; hhnas-literal,
+    q-mean and a strategy get their own. The study's datasets join the searched ones."""
     raw["study"] = {
         "datasets": ["spider"],
-        "variants": ["hhnas", "random-mutation", "hhnas-literal", "q-mean"],
+        "variants": ["hhnas", "random-mutation", "hhnas-literal", "q-mean", "q-mean-best"],
         "reference": ["random-mutation"],
     }
     raw["comparison"]["strategies"] = []
@@ -331,12 +331,14 @@ def test_study_variants_that_hash_alike_share_files(raw):
     assert cfg.variant_dir == {
         "hhnas": "hhnas",
         "random-mutation": "random-mutation",
-        "hhnas-literal": "hhnas",
+        "hhnas-literal": "hhnas-literal",
         "q-mean": "q-mean",
+        "q-mean-best": "hhnas",
     }
-    assert cfg.search_dirs == ["hhnas", "random-mutation", "q-mean"]
+    assert cfg.search_dirs == ["hhnas", "random-mutation", "hhnas-literal", "q-mean"]
     assert cfg.study.reference == ("random-mutation",) and cfg.study.bootstrap == 10000
-    raw["search"]["q_update"] = "mean"  # the default moves: hhnas-literal gets its own files
-    raw["search"]["q_prior_weight"] = 1.0
+    # The default moves back to the literal reading: hhnas-literal reads hhnas's files again.
+    raw["search"].update(q_update="additive", reward_baseline="all", credit="full", parent="last")
     cfg = load(raw, files=False)
-    assert cfg.variant_dir["hhnas-literal"] == "hhnas-literal"
+    assert cfg.variant_dir["hhnas-literal"] == "hhnas"
+    assert cfg.variant_dir["q-mean-best"] == "q-mean-best"

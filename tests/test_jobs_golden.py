@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT, make_workdir, run_snakemake
 from golden import digests, machine
 
+from hhnas.variants import load_ablation
+
 pytestmark = pytest.mark.slow
 GOLDEN = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text())
 
@@ -26,7 +28,12 @@ def golden_machine() -> None:
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm-worker", "own-process"])
 def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden_machine, warm):
-    wd = make_workdir(tmp_path, {"execution": {"warm_worker": warm, "warm_worker_idle_seconds": 5}})
+    # The digests were recorded with the paper-literal Q-table, the default until 2026-12-02.
+    extra = {
+        "execution": {"warm_worker": warm, "warm_worker_idle_seconds": 5},
+        "search": load_ablation(str(ROOT / "config" / "ablations" / "hhnas-literal.yaml")),
+    }
+    wd = make_workdir(tmp_path, extra)
     run_snakemake(wd)
     got = digests(wd)
     assert set(got) == set(GOLDEN["files"])

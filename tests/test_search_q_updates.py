@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import load_config
+from conftest import literal_search
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,7 +101,8 @@ def test_reward_baselines_by_hand():
 
 
 def _search(**over):
-    search = load_config()["search"]
+    """The paper-literal search (the tests below state what they change) with ``over``."""
+    search = literal_search()
     search.update(over)
     return search
 

@@ -20,8 +20,8 @@ def test_iteration_zero_is_the_initial_architecture(search_cfg):
         assert cand["params"][name] == pytest.approx(spec["initial"]), name
 
 
-def test_observe_updates_q_mean_and_variance_by_hand(search_cfg):
-    s = HHNASStrategy(search_cfg)
+def test_observe_updates_q_mean_and_variance_by_hand(literal_search_cfg):
+    s = HHNASStrategy(literal_search_cfg)
     state = s.initial_state(1)
     cand0, state = s.propose(state)
     state = s.observe(state, cand0, 0.8)
@@ -89,8 +89,8 @@ def test_same_seed_same_search_and_json_round_trip(search_cfg):
     assert c != a
 
 
-def test_rewarded_mutations_become_more_likely(search_cfg):
-    s = HHNASStrategy(search_cfg)
+def test_rewarded_mutations_become_more_likely(literal_search_cfg):
+    s = HHNASStrategy(literal_search_cfg)
     state = s.initial_state(0)
     cand, state = s.propose(state)
     state = s.observe(state, cand, 0.5)

@@ -41,7 +41,9 @@ def test_strategy_variant_changes_only_the_strategy(config) -> None:
 def test_every_shipped_ablation_builds_a_valid_space(config, path: Path) -> None:
     cfg = {**config, "comparison": {**config["comparison"], "ablations": [path.stem]}}
     search = variant_search(cfg, path.stem, str(ABLATIONS))
-    assert search != config["search"]
+    # q-mean-best is what the study chose as the default (docs/study.md); every other
+    # ablation changes something.
+    assert (search == config["search"]) == (path.stem == "q-mean-best")
     assert search["iterations"] == config["search"]["iterations"]
     space_from_config(search)
 

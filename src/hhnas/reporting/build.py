@@ -30,7 +30,8 @@ from hhnas.reporting.tables import (
 CHOICES = {
     "search.q_update": "Q-update rule: the paper says the Q-table estimates 'the expected reward "
     "for performing an action' and that accuracy is the reward signal. additive = Q + q_alpha * "
-    "reward floored at q_min (a running sum, the paper-literal reading of 2026-11); "
+    "reward floored at q_min (a running sum, the paper-literal reading of 2026-11, ablation "
+    "hhnas-literal); "
     "multiplicative = Q * exp(q_alpha * reward); mean = running mean of the accuracy after the "
     "action with q_init as a prior; ema = Q + q_alpha (accuracy - Q).",
     "search.reward_baseline": "p_hat of the reward p - p_hat: all = mean of every earlier "
