@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from hhnas.final.modeldir import (
     read_manifest,
 )
 from hhnas.io import read_json
+from hhnas.training.data import Standardisation
 
 INPUTS = ("backbone", "llm", "rule")
 EVAL_BATCH = 1024
@@ -82,15 +82,6 @@ def ensemble_probabilities(models: Sequence[Any], inputs: Sequence[Any]) -> np.n
             total = probs if total is None else total + probs
     assert total is not None
     return total / len(models)
-
-
-@dataclass
-class Standardiser:
-    mean: np.ndarray
-    std: np.ndarray
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.std).astype(np.float32)
 
 
 def _same_weights(kind: str, path: str, features: dict[str, Any], fix: str) -> str:
@@ -161,7 +152,7 @@ class Predictor:
         self.schemas: list[dict | None] = list(classes["schemas"])
         stats = dict(np.load(root / FEATURES, allow_pickle=False))
         self.stats = {
-            name: Standardiser(stats[f"{name}_mean"], stats[f"{name}_std"]) for name in INPUTS
+            name: Standardisation(stats[f"{name}_mean"], stats[f"{name}_std"]) for name in INPUTS
         }
         self.llm_databases = stats["llm_databases"]
         self.llm_question_mean = stats["llm_question_mean"]
@@ -231,7 +222,7 @@ class Predictor:
             if x is None:
                 out.append(torch.empty((rows, 0), dtype=torch.float32))
             else:
-                out.append(torch.from_numpy(self.stats[name](x)))
+                out.append(torch.from_numpy(self.stats[name].apply(x)))
         return out
 
     # -- predictions
