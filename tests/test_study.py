@@ -16,7 +16,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import make_workdir, run_snakemake  # noqa: E402
 
-VARIANTS = ["hhnas", "random-mutation", "hhnas-literal", "q-mean"]
+VARIANTS = ["hhnas", "random-mutation", "hhnas-literal", "q-mean-best"]
 DATASETS = ["spider", "spider-heldout"]
 STUDY = {
     "datasets": DATASETS,
@@ -53,9 +53,9 @@ def test_study_shares_files_and_reports_every_variant(study_run: Path) -> None:
     for v in VARIANTS:
         assert v in html
     for d in DATASETS:
-        # hhnas-literal is today's default: it runs no job of its own.
-        assert not (wd / "results" / d / "search" / "hhnas-literal").exists()
-        assert (wd / "results" / d / "search" / "q-mean" / "exp2" / "state_2.json").is_file()
+        # q-mean-best is the default search: it runs no job of its own.
+        assert not (wd / "results" / d / "search" / "q-mean-best").exists()
+        assert (wd / "results" / d / "search" / "hhnas-literal" / "exp2" / "state_2.json").is_file()
         table = (wd / "results" / "study" / d / "study.csv").read_text()
         assert [line.split(",")[0] for line in table.splitlines()[1:]] == VARIANTS
 
@@ -65,17 +65,17 @@ def test_study_shares_files_and_reports_every_variant(study_run: Path) -> None:
 def test_study_numbers_match_the_metrics_and_scipy(study_run: Path, dataset: str) -> None:
     wd = study_run
     summary = json.loads((wd / "results" / "study" / dataset / "summary.json").read_text())
-    dirs = {"hhnas-literal": "hhnas"}
+    dirs = {"q-mean-best": "hhnas"}
     best = {v: _best_val(wd, dataset, dirs.get(v, v)) for v in VARIANTS}
     for v in VARIANTS:
         got = summary["variants"][v]
         assert got["best_val"] == pytest.approx(best[v])
         lo, hi = got["val_ci"]
         assert lo <= np.mean(best[v]) <= hi
-    test = summary["variants"]["q-mean"]["tests"]["random-mutation"]
-    ref = stats.ttest_rel(best["q-mean"], best["random-mutation"])
+    test = summary["variants"]["hhnas-literal"]["tests"]["random-mutation"]
+    ref = stats.ttest_rel(best["hhnas-literal"], best["random-mutation"])
     assert test["mean_diff"] == pytest.approx(
-        np.mean(best["q-mean"]) - np.mean(best["random-mutation"])
+        np.mean(best["hhnas-literal"]) - np.mean(best["random-mutation"])
     )
     if np.isnan(ref.pvalue):
         assert test["p_t"] is None or np.isnan(test["p_t"]) or test["p_t"] in (0.0, 1.0)
@@ -93,8 +93,8 @@ def test_study_numbers_match_the_metrics_and_scipy(study_run: Path, dataset: str
         "dropout_rate",
         "kernel_size",
     }
-    assert set(imp["final_p"]) == {"hhnas", "random-mutation", "hhnas-literal", "q-mean"}
-    assert all(0 < p <= 0.5 + 1e-12 for p in imp["final_p"]["q-mean"].values())
+    assert set(imp["final_p"]) == {"hhnas", "random-mutation", "hhnas-literal", "q-mean-best"}
+    assert all(0 < p <= 0.5 + 1e-12 for p in imp["final_p"]["hhnas-literal"].values())
 
 
 @pytest.mark.slow
