@@ -109,3 +109,37 @@ def test_both_splits_from_the_saved_probabilities():
         )
     out = error_analysis(RECORDS, {"classes": CLASSES, "schemas": SCHEMAS}, evaluation, 0.5, 1)
     assert set(out) == {"val", "test"} and len(out["test"]["confused_pairs"]) == 1
+
+
+def test_extra_merge_thresholds_highest_first():
+    r = analyse_errors(
+        RECORDS, CLASSES, SCHEMAS, PROBS, LABELS, ROWS, threshold=0.5, merge_thresholds=[0.3, 0.5]
+    )
+    merged = [(m["threshold"], m["classes_after_merge"], m["accuracy"]) for m in r["merged"]]
+    # 0.5 once; at 1/3 <= 0.3 a, b and c form one class: all five rows right
+    assert merged == [(1.0, 3, 0.8), (0.5, 3, 0.8), (0.3, 2, 1.0)]
+    # the ceiling and the shares still use `threshold`
+    assert r["ceiling"] == 0.8 and r["similar_schema"]["count"] == 2
+
+
+def test_verdict_and_table_are_written_from_the_counts():
+    from hhnas.reporting.final_report import errors_table, verdict
+
+    test = analyse_errors(
+        RECORDS, CLASSES, SCHEMAS, PROBS, LABELS, ROWS, threshold=0.5, merge_thresholds=[0.3]
+    )
+    metrics = {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.4}}
+    text = " ".join(verdict("toy", metrics, {"test": test}, {"test": 97.78}, ["A measured note."]))
+    assert "reaches 40.00 % test accuracy (50.00 % validation), 57.78 points below" in text
+    # top-3 1.0: every one of the 3 errors has the right class second or third
+    assert "top-3 accuracy is 100.00 %: 100.0 % of its errors" in text
+    assert "Of its 3 test errors, 1 (33.3 %)" in text and "and 2 (66.7 %) confuse" in text
+    assert "empirical ceiling of 80.00 %" in text
+    # one error (c predicted a, Jaccard 1/3) is unexplained; the most confused pair is a / b
+    assert "The other 1 errors confuse databases whose schemas differ" in text
+    assert "a / b: 2 errors, name Jaccard 1.00" in text
+    assert "Jaccard >= 0.3, 2 classes, 100.00 %" in text
+    assert text.endswith("A measured note.")
+    table = errors_table({"test": test})
+    row = table[table["Measure"].str.startswith("Accuracy with databases of Jaccard >= 0.3")]
+    assert row["% (of errors, or accuracy)"].tolist() == [100.0]

@@ -144,7 +144,13 @@ class Parameter:
     mutable: bool = True
 
 
-CASTS = {"int": int, "float": float, "bool": bool, "str": str}
+CASTS = {
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "str": str,
+    "tuple[float, ...]": lambda v: tuple(float(x) for x in v),
+}
 
 
 def _typed(cls: type, section: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -285,6 +291,7 @@ class Analysis:
 
     similar_schema_jaccard: float
     top_pairs: int
+    merge_thresholds: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,7 +325,9 @@ class Config:
     variant_search: dict[str, dict[str, Any]] = field(repr=False)
     study: Study | None = None
     final: Final = Final(enabled=True, ensemble=1)
-    analysis: Analysis = Analysis(similar_schema_jaccard=0.5, top_pairs=15)
+    analysis: Analysis = Analysis(
+        similar_schema_jaccard=0.5, top_pairs=15, merge_thresholds=(0.3, 0.2, 0.1)
+    )
     predict: Predict = field(default_factory=lambda: Predict({}, "text", 3))
     # variant -> the variant whose files it shares (the first with the same hashed search)
     variant_dir: dict[str, str] = field(default_factory=dict)

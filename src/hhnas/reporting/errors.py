@@ -64,9 +64,12 @@ def analyse_errors(
     rows: np.ndarray,
     threshold: float,
     top_pairs: int = 15,
+    merge_thresholds: Sequence[float] = (),
 ) -> dict[str, Any]:
     """The analysis of one split's predictions; ``rows`` index ``records`` (the dataset's rows
-    in dataset.jsonl order), ``labels`` are the true classes of those rows."""
+    in dataset.jsonl order), ``labels`` are the true classes of those rows. The merged accuracy
+    is given at Jaccard 1 (identical names), at ``threshold`` and at each ``merge_thresholds``,
+    highest first."""
     labels = np.asarray(labels, dtype=np.int64)
     pred = probs.argmax(axis=1)
     wrong = np.flatnonzero(pred != labels)
@@ -89,7 +92,9 @@ def analyse_errors(
         count = int(mask.sum())
         return {"count": count, "share_of_errors": count / e if e else 0.0}
 
-    groups = {t: similar_groups(sim, t) for t in sorted({1.0, threshold}, reverse=True)}
+    groups = {
+        t: similar_groups(sim, t) for t in sorted({1.0, threshold, *merge_thresholds}, reverse=True)
+    }
     merged = []
     for t, g in groups.items():
         sizes = Counter(g)
@@ -159,6 +164,7 @@ def error_analysis(
     evaluation: dict[str, np.ndarray],
     threshold: float,
     top_pairs: int,
+    merge_thresholds: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Validation and test analyses from the final model's probabilities (final_probabilities
     .npz: ``<split>_probs``, ``<split>_labels``, ``<split>_rows``)."""
@@ -172,6 +178,7 @@ def error_analysis(
             evaluation[f"{split}_rows"],
             threshold,
             top_pairs,
+            merge_thresholds,
         )
         for split in ("val", "test")
     }

@@ -179,15 +179,26 @@ def verdict(
             f"On {name} the final model reaches {acc:.2f} % test accuracy "
             f"({_pct(metrics['val']['accuracy']):.2f} % validation). " + ranked
         )
+    unexplained = e - test["explained"]["count"]
+    pairs = test["confused_pairs"]
+    top_pair = (
+        f" (the most confused pair, {pairs[0]['class_a']} / {pairs[0]['class_b']}: "
+        f"{pairs[0]['errors']} errors, name Jaccard {float(pairs[0]['schema_jaccard']):.2f})"
+        if pairs
+        else ""
+    )
     out.append(
         f"Of its {e} test errors, {dup['count']} ({_pct(dup['share_of_errors']):.1f} %) are "
         f"questions whose text also occurs under another class, and {sim['count']} "
         f"({_pct(sim['share_of_errors']):.1f} %) confuse databases whose table and column "
         f"names have Jaccard similarity >= {test['threshold']:g}. Counting those errors as "
-        f"right gives an empirical ceiling of {_pct(test['ceiling']):.2f} % for this split; "
+        f"right gives an empirical ceiling of {_pct(test['ceiling']):.2f} % for this split. "
+        f"The other {unexplained} errors confuse databases whose schemas differ{top_pair}: "
+        "there the question alone does not settle the database. Accuracy with the databases "
+        "of similar names merged into one class: "
         + "; ".join(
-            f"merging the databases of Jaccard >= {m['threshold']:g} "
-            f"({m['classes_after_merge']} classes) gives {_pct(m['accuracy']):.2f} %"
+            f"Jaccard >= {m['threshold']:g}, {m['classes_after_merge']} classes, "
+            f"{_pct(m['accuracy']):.2f} %"
             for m in test["merged"]
         )
         + "."
