@@ -151,6 +151,20 @@ BAD = {
         _set("study", {"datasets": ["spider"], "variants": ["hhnas", "q-means"], "reference": []}),
         "q-means.yaml: no such ablation",
     ),
+    # Issue 15's keys.
+    "fine-tuned ensemble": (
+        _set("final", {"ensemble": 3, "finetune": {"enabled": True}}),
+        "final.finetune.enabled with final.ensemble 3: a fine-tuned final model is one "
+        "candidate with its own encoder; set final.ensemble: 1",
+    ),
+    "unknown finetune key": (
+        _set("final", {"finetune": {"lr": 1e-4}}),
+        "final.finetune.lr",
+    ),
+    "merge threshold above 1": (
+        _set("analysis.merge_thresholds", [0.3, 1.5]),
+        "1.5 is greater than the maximum of 1",
+    ),
 }
 
 

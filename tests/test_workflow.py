@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import SNAKEMAKE_TINY, final_states, make_workdir, run_snakemake, snakemake_env
@@ -224,12 +225,28 @@ def test_final_model_is_the_best_candidate_retrained_and_saved(tiny_run, dataset
         json.loads(p.read_text())
         for p in (tiny_run / f"results/{dataset}/search/hhnas").glob("exp*/metrics_*.json")
     ]
-    best = max(candidates, key=lambda m: (m["val_acc"], -m["experiment"], -m["iteration"]))
-    (member,) = metrics["members"]
-    assert (member["experiment"], member["iteration"]) == (best["experiment"], best["iteration"])
-    # retrained with its search seed on the same features: the same candidate, exactly
-    assert member["reproduced"] and metrics["val"]["accuracy"] == best["val_acc"]
-    assert metrics["test"]["accuracy"] == best["test_acc"]
+    from hhnas.config import load, merged
+
+    cfg = load(
+        merged(
+            tiny_run / "config/config.yaml",
+            tiny_run / "config/test/tiny.yaml",
+            tiny_run / "local.yaml",
+        )
+    )
+    ranked = sorted(candidates, key=lambda m: (-m["val_acc"], m["experiment"], m["iteration"]))
+    top = ranked[: cfg.final.ensemble]
+    members = metrics["members"]
+    assert [(m["experiment"], m["iteration"]) for m in members] == [
+        (c["experiment"], c["iteration"]) for c in top
+    ]
+    # each retrained with its search seed on the same features: the same candidate, exactly
+    for member, c in zip(members, top, strict=True):
+        assert member["reproduced"] and member["val_acc"] == c["val_acc"]
+        assert member["test_acc"] == c["test_acc"]
+    if len(members) == 1:
+        assert metrics["val"]["accuracy"] == top[0]["val_acc"]
+        assert metrics["test"]["accuracy"] == top[0]["test_acc"]
     assert metrics["test"]["top3_accuracy"] >= metrics["test"]["accuracy"]
     assert sum(c["rows"] for c in metrics["test"]["per_class"]) == metrics["test"]["rows"]
     assert manifest["format"] == "hhnas-final-model" and manifest["dataset"] == dataset
@@ -281,9 +298,12 @@ def test_predict_one_text_prints_its_top_labels(tiny_run):
     assert out["labels"][0]["prob"] >= out["labels"][1]["prob"]
 
 
-def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path):
+@pytest.mark.parametrize("ensemble", [1, 2])
+def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path, ensemble):
     """The tiny search's best is a Model 1, which reads only the backbone: here a Model 4 (LLM
-    and rule branches too) is saved and predicts its own test split exactly."""
+    and rule branches too) is saved and predicts its own test split exactly; with
+    ``final.ensemble: 2`` beside a Model 1 of other parameters, whose probabilities it
+    averages."""
     from hhnas.config import load, merged
     from hhnas.final.build import build_final_model
     from hhnas.search.space import space_from_config
@@ -291,17 +311,21 @@ def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path):
     wd = tiny_run
     cfg = load(merged(wd / "config/config.yaml", wd / "config/test/tiny.yaml", wd / "local.yaml"))
     params = dict(space_from_config(cfg.raw["search"]).initial)
-    record = {
-        "status": "ok",
-        "experiment": 1,
-        "iteration": 0,
-        "model": 4,
-        "macro": [1, 1, 1],
-        "params": params,
-        "val_acc": 1.0,
-        "test_acc": 1.0,
-    }
-    (tmp_path / "metrics_0.json").write_text(json.dumps(record))
+    records = [
+        {"iteration": 0, "model": 4, "macro": [1, 1, 1], "params": params, "val_acc": 1.0},
+        {
+            "iteration": 1,
+            "model": 1,
+            "macro": [1, 0, 0],
+            "params": {**params, "layer_size1": 32, "criterion_num": 2},
+            "val_acc": 0.9,
+        },
+    ]
+    paths = []
+    for r in records:
+        path = tmp_path / f"metrics_{r['iteration']}.json"
+        path.write_text(json.dumps({"status": "ok", "experiment": 1, "test_acc": 1.0, **r}))
+        paths.append(str(path))
     base = wd / "results/spider"
     inputs = {
         "rows": base / "data/dataset.jsonl",
@@ -314,18 +338,73 @@ def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path):
         "llm_model": wd / "results/models/llm",
     }
     final = tmp_path / "final"
+    job = cfg.final_job_config("spider")
     metrics = build_final_model(
-        [str(tmp_path / "metrics_0.json")],
+        paths,
         {k: str(v) for k, v in inputs.items()},
-        cfg.final_job_config("spider"),
+        {**job, "final": {"ensemble": ensemble}},
         "spider",
         str(final),
         str(tmp_path / "probs.npz"),
     )
+    assert [m["model"] for m in metrics["members"]] == [4, 1][:ensemble]
     assert not metrics["members"][0]["reproduced"]  # its recorded 1.0 was made up
     rows, truth = _predict_split(wd, final, tmp_path)
     top1 = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
     assert top1 == metrics["test"]["accuracy"] > 0.3
+    saved = np.load(tmp_path / "probs.npz")
+    prob1 = np.array([float(r["prob_1"]) for r in rows])
+    np.testing.assert_allclose(prob1, saved["test_probs"].max(axis=1), atol=1e-6)
+
+
+def test_a_finetuned_final_model_saves_its_encoder_and_predicts_exactly(tiny_run, tmp_path):
+    """final.finetune: the encoder trains with the best candidate's heads (one epoch here), is
+    saved in encoder/ and replaces the named backbone; `hhnas predict` over the test split
+    gives the recorded accuracy and probabilities; damaged encoder weights are refused."""
+    from hhnas.config import load, merged
+    from hhnas.final.build import build_final_model
+
+    wd = tiny_run
+    cfg = load(merged(wd / "config/config.yaml", wd / "config/test/tiny.yaml", wd / "local.yaml"))
+    base = wd / "results/spider"
+    inputs = {
+        "rows": base / "data/dataset.jsonl",
+        "classes": base / "data/classes.json",
+        "backbone": base / "features/backbone.npy",
+        "llm": base / "features/llm.npy",
+        "rule": base / "features/rule.npy",
+        "llm_classes": base / "features/llm_classes.npz",
+        "backbone_model": wd / "results/models/backbone.json",
+        "llm_model": wd / "results/models/llm",
+    }
+    job = cfg.final_job_config("spider")
+    recipe = {**job["final"]["finetune"], "enabled": True, "epochs": 1, "learning_rate": 1e-4}
+    final = tmp_path / "final"
+    metrics = build_final_model(
+        sorted(str(p) for p in base.glob("search/hhnas/exp*/metrics_*.json")),
+        {k: str(v) for k, v in inputs.items()},
+        {**job, "final": {"ensemble": 1, "finetune": recipe}},
+        "spider",
+        str(final),
+        str(tmp_path / "probs.npz"),
+    )
+    (member,) = metrics["members"]
+    assert member["finetuned"] and member["params"]["learning_rate"] == 1e-4
+    manifest = json.loads((final / "hhnas-model.json").read_text())
+    assert manifest["encoder"]["dir"] == "encoder"
+    assert "encoder/model.safetensors" in manifest["files"]
+    rows, truth = _predict_split(wd, final, tmp_path)
+    top1 = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
+    assert top1 == metrics["test"]["accuracy"] == member["test_acc"]
+    saved = np.load(tmp_path / "probs.npz")
+    prob1 = np.array([float(r["prob_1"]) for r in rows])
+    np.testing.assert_allclose(prob1, saved["test_probs"].max(axis=1), atol=1e-6)
+
+    weights = final / "encoder" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
+    proc = _predict(str(final), "--text", "q")
+    assert proc.returncode != 0
+    assert "encoder/model.safetensors" in proc.stderr and "damaged or edited" in proc.stderr
 
 
 def _copy_final(tiny_run: Path, tmp_path: Path) -> Path:

@@ -24,7 +24,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -278,11 +278,26 @@ class Study:
 
 
 @dataclass(frozen=True)
+class FinalFinetune:
+    """`final.finetune`: the encoder fine-tuned with the final candidate's heads."""
+
+    enabled: bool
+    epochs: int
+    learning_rate: float
+    head_lr_scale: float
+    batch_size: int
+    lr_schedule: str
+    warmup_ratio: float
+    grad_clip: float
+
+
+@dataclass(frozen=True)
 class Final:
     """`final`: the retrained best candidate(s) saved for prediction (hhnas.final)."""
 
     enabled: bool
     ensemble: int
+    finetune: FinalFinetune
 
 
 @dataclass(frozen=True)
@@ -324,7 +339,7 @@ class Config:
     compared: tuple[str, ...]
     variant_search: dict[str, dict[str, Any]] = field(repr=False)
     study: Study | None = None
-    final: Final = Final(enabled=True, ensemble=1)
+    final: Final = field(default_factory=lambda: _final({}))
     analysis: Analysis = Analysis(
         similar_schema_jaccard=0.5, top_pairs=15, merge_thresholds=(0.3, 0.2, 0.1)
     )
@@ -395,7 +410,10 @@ class Config:
         section, and the feature jobs' thread count (prediction uses the same)."""
         return {
             **self.job_config(dataset, self.main_variant),
-            "final": {"ensemble": self.final.ensemble},
+            "final": {
+                "ensemble": self.final.ensemble,
+                "finetune": asdict(self.final.finetune),
+            },
             "features_threads": self.resources["features"].threads,
         }
 
@@ -739,7 +757,9 @@ def check(
     files: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Every cross-field rule; returns each variant's search config. Raises ConfigError."""
-    problems = split_problems(config["data"]["split"]) + dataset_problems(config)
+    problems = (
+        split_problems(config["data"]["split"]) + dataset_problems(config) + final_problems(config)
+    )
     searches: dict[str, dict[str, Any]] = {}
     try:
         main = main_variant(dict(config))
@@ -798,7 +818,7 @@ def from_validated(
         compared=compared,
         variant_search=searches,
         study=_study(config),
-        final=_section(Final, "final", config),
+        final=_final(config),
         analysis=_section(Analysis, "analysis", config),
         predict=Predict(
             inputs=dict(predict.get("inputs") or {}),
@@ -807,6 +827,27 @@ def from_validated(
         ),
         variant_dir=shared_dirs(searches),
     )
+
+
+def _final(config: Mapping[str, Any]) -> Final:
+    raw = {**section_defaults("final"), **(config.get("final") or {})}
+    ft = {**section_defaults("final.finetune"), **(raw.get("finetune") or {})}
+    return Final(
+        enabled=bool(raw["enabled"]),
+        ensemble=int(raw["ensemble"]),
+        finetune=FinalFinetune(**_typed(FinalFinetune, "final.finetune", ft)),
+    )
+
+
+def final_problems(config: Mapping[str, Any]) -> list[str]:
+    final = _final(config)
+    if final.finetune.enabled and final.ensemble != 1:
+        return [
+            f"final.finetune.enabled with final.ensemble {final.ensemble}: a fine-tuned final "
+            "model is one candidate with its own encoder; set final.ensemble: 1 or "
+            "final.finetune.enabled: false"
+        ]
+    return []
 
 
 def _study(config: Mapping[str, Any]) -> Study | None:

@@ -5,6 +5,9 @@ Each member is retrained with the seed its search iteration used (hhnas.jobs.ite
 best-validation epoch's weights are kept, and the metrics record whether the retrained
 validation and test accuracy equal the search's (``reproduced``). With ``final.ensemble`` k > 1
 the top k candidates by validation accuracy are retrained and their probabilities averaged.
+With ``final.finetune.enabled`` the best candidate's heads are trained again together with the
+encoder (its own recipe, its searched optimiser, the search seed), the best-validation epoch's
+encoder is saved in ``encoder/`` and replaces the named backbone at prediction.
 """
 
 from __future__ import annotations
@@ -94,13 +97,114 @@ def retrain_member(
     return model, record
 
 
+ENCODER_DIR = "encoder"
+
+
+def finetune_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The training section a fine-tuned member trains with: the search's, with the recipe's
+    epochs, batch size, schedule, warm-up, clipping and head rate over it."""
+    ft = config["final"]["finetune"]
+    keys = ("epochs", "batch_size", "lr_schedule", "warmup_ratio", "grad_clip", "head_lr_scale")
+    return {**config["training"], **{k: ft[k] for k in keys}}
+
+
+def finetune_member(
+    candidate: dict[str, Any],
+    fs: Any,
+    config: dict[str, Any],
+    backbone_dir: str,
+    texts: list[str],
+) -> tuple[Any, dict[str, Any]]:
+    """The candidate's template with the encoder fine-tuned (hhnas.training.finetune) at its
+    best validation epoch, and the metrics; the searched learning rate is replaced by the
+    recipe's (``final.finetune.learning_rate``)."""
+    from hhnas.features.tokens import tokenize_texts
+    from hhnas.jobs.iteration import training_seed
+    from hhnas.training.finetune import TokenCache, train_finetune_candidate
+
+    best: dict[str, Any] = {}
+
+    def keep(model: Any, epoch: int) -> None:
+        best["model"] = model
+        best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    ft = config["final"]["finetune"]
+    params = {**candidate["params"], "learning_rate": float(ft["learning_rate"])}
+    seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
+    tokens = TokenCache(
+        **tokenize_texts(backbone_dir, texts, int(config["backbone"]["max_length"]))
+    )
+    result = train_finetune_candidate(
+        candidate["macro"],
+        params,
+        fs,
+        tokens,
+        backbone_dir,
+        finetune_config(config),
+        config["backbone"],
+        seed=seed,
+        progress=lambda m: _say(f"  {m}"),
+        on_best=keep,
+    )
+    if result["status"] != "ok" or "state" not in best:
+        raise RuntimeError(
+            f"fine-tuning candidate experiment {candidate['experiment']} iteration "
+            f"{candidate['iteration']} failed ({result.get('error')}); try a smaller "
+            "final.finetune.learning_rate, or final.finetune.enabled: false"
+        )
+    model = best["model"]
+    model.load_state_dict(best["state"])
+    model.eval()
+    record = {
+        "experiment": int(candidate["experiment"]),
+        "iteration": int(candidate["iteration"]),
+        "model": int(candidate["model"]),
+        "macro": list(candidate["macro"]),
+        "params": params,
+        "seed": seed,
+        "best_epoch": result["best_epoch"],
+        "n_params": result["n_params"],
+        "search_val_acc": float(candidate["val_acc"]),
+        "search_test_acc": float(candidate["test_acc"]),
+        "val_acc": float(result["val_acc"]),
+        "test_acc": float(result["test_acc"]),
+        # Another model than the search's: the encoder trained too.
+        "reproduced": False,
+        "finetuned": True,
+        "epochs": [
+            {k: e[k] for k in ("epoch", "train_loss", "val_acc", "train_seconds")}
+            for e in result["epochs"]
+        ],
+    }
+    return model, record
+
+
+def finetuned_split_probabilities(
+    model: Any, fs: Any, backbone_dir: str, texts: list[str], config: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """Validation and test probabilities as ``hhnas predict`` computes them for those texts."""
+    from hhnas.features.tokens import tokenize_texts
+    from hhnas.training.finetune import TokenCache, finetuned_probabilities
+
+    out = {}
+    for s in EVAL_SPLITS:
+        split_texts = [texts[int(r)] for r in fs.rows[s]]
+        tokens = TokenCache(
+            **tokenize_texts(backbone_dir, split_texts, int(config["backbone"]["max_length"]))
+        )
+        out[s] = finetuned_probabilities(
+            model, tokens, fs.llm[s], fs.rule[s], int(config["final"]["finetune"]["batch_size"])
+        )
+    return out
+
+
 def model_name(path: str) -> str:
     """A readable name for a model directory: packages keep theirs in a `model` subfolder."""
     p = Path(path)
     return p.parent.name if p.name == "model" else p.name
 
 
-def _identities(inputs: dict[str, str], config: dict[str, Any], fs: Any) -> dict[str, Any]:
+def _identities(inputs: dict[str, str], config: dict[str, Any]) -> dict[str, Any]:
     backbone_dir = read_json(inputs["backbone_model"])["path"]
     llm_dir = str(Path(inputs["llm_model"]).resolve())
     bb, llm = config["backbone"], config["llm"]
@@ -109,7 +213,6 @@ def _identities(inputs: dict[str, str], config: dict[str, Any], fs: Any) -> dict
             "spec": bb["path"],
             "name": model_name(backbone_dir),
             "weights_sha256": model_weights_sha256(backbone_dir),
-            "hidden_size": fs.backbone_dim,
             **{k: bb[k] for k in BACKBONE_SETTINGS},
         },
         "llm": {
@@ -148,10 +251,30 @@ def build_final_model(
             "final.enabled false with backbone.mode finetune"
         )
     k = int(config["final"]["ensemble"])
+    finetune = bool(config["final"].get("finetune", {}).get("enabled", False))
+    if finetune and k != 1:
+        raise ValueError("final.finetune.enabled needs final.ensemble: 1")
     candidates = select_candidates(metrics_paths, k)
-    fs = load_features(inputs, with_backbone=True)
+    fs = load_features(inputs, with_backbone=not finetune)
     classes = read_json(inputs["classes"])
+    backbone_dir = read_json(inputs["backbone_model"])["path"]
     models, members = [], []
+    if finetune:
+        from hhnas.data.prepare import read_dataset
+        from hhnas.training.finetune import pick_device
+
+        cand = candidates[0]
+        texts = [r["text"] for r in read_dataset(inputs["rows"])]
+        progress(
+            f"[{dataset}] fine-tuning the encoder with Model {cand['model']}, experiment "
+            f"{cand['experiment']} iteration {cand['iteration']} (search val {cand['val_acc']:.4f})"
+        )
+        model, record = finetune_member(cand, fs, config, backbone_dir, texts)
+        models.append(model.cpu())
+        members.append(record)
+        if pick_device(finetune_config(config)).type != "cpu":
+            progress(f"[{dataset}] evaluating on the CPU, as hhnas predict does")
+        candidates = []
     for i, cand in enumerate(candidates, 1):
         progress(
             f"[{dataset}] retraining member {i}/{len(candidates)}: Model {cand['model']}, "
@@ -165,11 +288,15 @@ def build_final_model(
         )
         models.append(model)
         members.append(record)
-    torch.set_num_threads(int(config["training"]["threads"]))
-    probs = {
-        s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
-        for s in EVAL_SPLITS
-    }
+    threads = int(config["training"]["threads"])
+    torch.set_num_threads(threads)
+    if finetune:
+        probs = finetuned_split_probabilities(models[0], fs, backbone_dir, texts, config)
+    else:
+        probs = {
+            s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
+            for s in EVAL_SPLITS
+        }
     labels = {s: fs.y[s].numpy() for s in EVAL_SPLITS}
     metrics = {
         "dataset": dataset,
@@ -190,22 +317,43 @@ def build_final_model(
         ],
         "training": {k: config["training"][k] for k in ("cnn_filters", "class_readout")},
         "inputs": {
-            "backbone": [fs.backbone_dim],
+            "backbone": [
+                int(models[0].encoder.config.hidden_size) if finetune else fs.backbone_dim
+            ],
             "llm": list(fs.llm_shape),
             "rule": list(fs.rule_shape),
         },
-        "features": _identities(inputs, config, fs),
+        "features": _identities(inputs, config),
     }
+    if finetune:
+        manifest["encoder"] = {
+            "dir": ENCODER_DIR,
+            "recipe": dict(config["final"]["finetune"]),
+            "pooling": config["backbone"]["pooling"],
+            "max_length": int(config["backbone"]["max_length"]),
+            "batch_size": int(config["final"]["finetune"]["batch_size"]),
+            "threads": threads,
+        }
 
     def write_files(tmp: Path) -> None:
+        heads = [m.head for m in models] if finetune else models
         state = {
             f"m{i}.{key}": t.contiguous()
-            for i, model in enumerate(models)
+            for i, model in enumerate(heads)
             for key, t in model.state_dict().items()
         }
         save_file(state, str(tmp / WEIGHTS))
+        if finetune:
+            from transformers import AutoTokenizer
+
+            models[0].encoder.save_pretrained(str(tmp / ENCODER_DIR), safe_serialization=True)
+            AutoTokenizer.from_pretrained(backbone_dir, local_files_only=True).save_pretrained(
+                str(tmp / ENCODER_DIR)
+            )
         stats = {}
         for name in INPUTS:
+            if name not in fs.stats:
+                continue  # the fine-tuned encoder's vector is not standardised
             stats[f"{name}_mean"] = fs.stats[name].mean
             stats[f"{name}_std"] = fs.stats[name].std
         write_npz(

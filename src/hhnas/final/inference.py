@@ -8,7 +8,9 @@ standardised with the training rows' statistics saved in the directory:
   mean question vector (a batch of one question cannot be centred on itself);
 * rule: schema linking against the classes' saved schemas.
 
-Inputs no member reads are not computed (a Model 1 ensemble never loads the LLM).
+Inputs no member reads are not computed (a Model 1 ensemble never loads the LLM). A directory
+with a fine-tuned encoder (``encoder/``, final.finetune) computes the backbone vector with that
+encoder inside the model, from token ids, batched as training evaluated.
 """
 
 from __future__ import annotations
@@ -152,7 +154,9 @@ class Predictor:
         self.schemas: list[dict | None] = list(classes["schemas"])
         stats = dict(np.load(root / FEATURES, allow_pickle=False))
         self.stats = {
-            name: Standardisation(stats[f"{name}_mean"], stats[f"{name}_std"]) for name in INPUTS
+            name: Standardisation(stats[f"{name}_mean"], stats[f"{name}_std"])
+            for name in INPUTS
+            if f"{name}_mean" in stats
         }
         self.llm_databases = stats["llm_databases"]
         self.llm_question_mean = stats["llm_question_mean"]
@@ -160,6 +164,17 @@ class Predictor:
         self.used = used_inputs(self.manifest["members"])
         features = self.manifest["features"]
         where = root / "hhnas-model.json"
+        self.encoder = self.manifest.get("encoder")
+        self.finetuned = None
+        if self.encoder is not None:
+            # The backbone vector comes from the saved fine-tuned encoder, not the named one.
+            from hhnas.training.finetune import FineTunedHybrid, load_encoder
+
+            self.used.discard("backbone")
+            self.encoder_dir = str(root / self.encoder["dir"])
+            self.finetuned = FineTunedHybrid(
+                load_encoder(self.encoder_dir), self.models[0], str(self.encoder["pooling"])
+            ).eval()
         self.backbone_dir = (
             _find_backbone(features["backbone"], backbone, where)
             if "backbone" in self.used
@@ -235,9 +250,28 @@ class Predictor:
         texts = [str(t) for t in texts]
         if not texts:
             return np.zeros((0, len(self.labels)))
+        if self.finetuned is not None:
+            return self._finetuned_proba(texts)
         with torch_threads(self.threads), torch.inference_mode():
             inputs = self.model_inputs(self.raw_inputs(texts), len(texts))
             return ensemble_probabilities(self.models, inputs)
+
+    def _finetuned_proba(self, texts: list[str]) -> np.ndarray:
+        from hhnas.features.encoder import torch_threads
+        from hhnas.features.tokens import tokenize_texts
+        from hhnas.training.finetune import TokenCache, finetuned_probabilities
+
+        enc = self.encoder
+        assert enc is not None and self.finetuned is not None
+        # LLM and rule inputs with the feature jobs' threads (as cached for training), the
+        # encoder and heads with the final job's (as its metrics were computed).
+        with torch_threads(self.threads):
+            llm, rule = self.model_inputs(self.raw_inputs(texts), len(texts))[1:]
+        tokens = TokenCache(**tokenize_texts(self.encoder_dir, texts, int(enc["max_length"])))
+        with torch_threads(int(enc["threads"])):
+            return finetuned_probabilities(
+                self.finetuned, tokens, llm, rule, int(enc["batch_size"])
+            )
 
     def top_k(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
         probs = self.predict_proba(texts)

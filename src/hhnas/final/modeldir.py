@@ -6,6 +6,8 @@ A directory is self-contained for prediction except for the two pretrained model
     hhnas-model.json      format and version, members (template, parameters, provenance),
                           feature settings, the backbone's and LLM's identities, file hashes
     weights.safetensors   every member's head weights, keys prefixed "m<i>."
+    encoder/              only with final.finetune: the fine-tuned encoder and its tokenizer
+                          (transformers' save_pretrained), which replace the named backbone
     features.npz          standardisation statistics of each input (training rows), the LLM's
                           database vectors and the mean question vector they were centred with
     classes.json          the labels in output order and each class's schema (rule features)
@@ -78,7 +80,12 @@ def write_model_dir(out_dir: str | os.PathLike, manifest: dict[str, Any], write_
 
     def fill(tmp: Path) -> None:
         write_files(tmp)
-        hashes = {name: sha256_file(tmp / name) for name in FILES}
+        # Every file, FILES and any extra ones (a fine-tuned encoder's), by relative path.
+        hashes = {
+            p.relative_to(tmp).as_posix(): sha256_file(p)
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file() and p.name != MANIFEST
+        }
         write_json(
             tmp / MANIFEST, {**manifest, "format": FORMAT, "version": VERSION, "files": hashes}
         )

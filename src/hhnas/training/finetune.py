@@ -129,9 +129,11 @@ def train_finetune_candidate(
     seed: int,
     progress: Callable[[str], None] | None = None,
     encoder_factory: Callable[[str], nn.Module] = load_encoder,
+    on_best: Callable[[FineTunedHybrid, int], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune encoder + heads of one candidate; metrics as in the frozen mode. Any exception
-    (a NaN loss, CUDA out of memory, an unbuildable layer size) ends it as 'failed'."""
+    (a NaN loss, CUDA out of memory, an unbuildable layer size) ends it as 'failed'.
+    ``on_best(model, epoch)`` runs at each new best epoch (hhnas.final keeps its weights)."""
     start = time.perf_counter()
     tc = Training.from_mapping(train_cfg)
     result = new_result()
@@ -200,6 +202,7 @@ def train_finetune_candidate(
             result,
             autocast=autocast_for(device, tc.amp),
             progress=progress,
+            on_best=None if on_best is None else lambda epoch: on_best(model, epoch),
         )
         if device.type == "cuda":
             result["peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -208,3 +211,31 @@ def train_finetune_candidate(
         record_failure(result, exc)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def finetuned_probabilities(
+    model: FineTunedHybrid,
+    tokens: TokenCache,
+    llm: torch.Tensor,
+    rule: torch.Tensor,
+    batch_size: int,
+) -> np.ndarray:
+    """``[N, C]`` softmax probabilities of every row of ``tokens`` (float64, in row order),
+    batched as training evaluated: sorted by length, ``batch_size`` rows a batch. The final
+    model's recorded metrics and ``hhnas predict`` both come from here, so the same texts in
+    the same order give the same numbers."""
+    n = len(tokens.lengths)
+    out = np.zeros((n, 0))
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    model.eval()
+    with torch.no_grad():
+        for pos in bucketed_batches(tokens.lengths, batch_size, None):
+            ids, mask = tokens.pad(pos)
+            p = torch.from_numpy(pos)
+            logits = model(ids, mask, llm[p], rule[p])
+            parts.append((pos, torch.softmax(logits.float(), dim=1).double().numpy()))
+    if parts:
+        out = np.zeros((n, parts[0][1].shape[1]))
+        for pos, probs in parts:
+            out[pos] = probs
+    return out
