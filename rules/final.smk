@@ -12,7 +12,7 @@ rule final_model:
         "results/logs/{dataset}/final_model.log",
     conda:
         "../envs/final.yaml"
-    threads: config["training"]["threads"]
+    threads: CONFIG.final_threads
     resources:
         mem_mb=config["resources"]["search"]["mem_mb"],
         runtime=config["resources"]["search"]["runtime"],

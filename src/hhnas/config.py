@@ -380,8 +380,8 @@ class Config:
 
     @property
     def final_datasets(self) -> list[str]:
-        """Datasets that get a final model and its error analysis (frozen mode only: a
-        fine-tuned encoder would have to be saved with the heads)."""
+        """Datasets that get a final model and its error analysis (after a frozen-mode search
+        only; final.finetune trains the encoder for the final model itself)."""
         if not self.final.enabled or self.raw["backbone"]["mode"] != "frozen":
             return []
         return list(self.run_datasets)
@@ -405,6 +405,14 @@ class Config:
             "data": {k: raw["data"][k] for k in ("split", "split_seed")},
         }
 
+    @property
+    def final_threads(self) -> int:
+        """The final model job's threads: the search's for heads only, the feature jobs' when
+        it fine-tunes the encoder (a transformer's forward and backward pass use them)."""
+        if self.final.finetune.enabled:
+            return self.resources["features"].threads
+        return int(self.raw["training"]["threads"])
+
     def final_job_config(self, dataset: str) -> dict[str, Any]:
         """What the final model's job reads: the main search's job config, the final
         section, and the feature jobs' thread count (prediction uses the same)."""
@@ -413,6 +421,7 @@ class Config:
             "final": {
                 "ensemble": self.final.ensemble,
                 "finetune": asdict(self.final.finetune),
+                "threads": self.final_threads,
             },
             "features_threads": self.resources["features"].threads,
         }

@@ -105,7 +105,8 @@ def finetune_config(config: dict[str, Any]) -> dict[str, Any]:
     epochs, batch size, schedule, warm-up, clipping and head rate over it."""
     ft = config["final"]["finetune"]
     keys = ("epochs", "batch_size", "lr_schedule", "warmup_ratio", "grad_clip", "head_lr_scale")
-    return {**config["training"], **{k: ft[k] for k in keys}}
+    threads = int(config["final"].get("threads", config["training"]["threads"]))
+    return {**config["training"], **{k: ft[k] for k in keys}, "threads": threads}
 
 
 def finetune_member(
@@ -288,7 +289,7 @@ def build_final_model(
         )
         models.append(model)
         members.append(record)
-    threads = int(config["training"]["threads"])
+    threads = int((finetune_config(config) if finetune else config["training"])["threads"])
     torch.set_num_threads(threads)
     if finetune:
         probs = finetuned_split_probabilities(models[0], fs, backbone_dir, texts, config)
