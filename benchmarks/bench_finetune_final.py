@@ -7,8 +7,9 @@ Run after `make run` (it reads results/<dataset>/final and the dataset's cached 
         --epochs 4
 
 For every (learning rate, head learning-rate scale) it fine-tunes the encoder together with the
-final model's template and parameters (the searched learning rate is replaced by the recipe's;
-linear schedule with 6 % warm-up, clipped gradients, batch 16: the paper profile's recipe) and
+final model's template and parameters as `final.finetune` does (hhnas.final.build
+.finetune_config: the search's training section with the recipe over it; the searched learning
+rate is replaced by the recipe's; the config's final.finetune schedule, warm-up, clipping) and
 prints the validation accuracy after each epoch, the best epoch, the test accuracy there and
 the seconds per epoch, beside the frozen final model's validation and test accuracy. Choose a
 recipe by validation accuracy only.
@@ -45,6 +46,7 @@ def main() -> None:
     from hhnas.data.prepare import read_dataset
     from hhnas.features.encoder import resolve_model_path
     from hhnas.features.tokens import tokenize_texts
+    from hhnas.final.build import finetune_config
     from hhnas.io import read_json
     from hhnas.training.data import build_feature_set
     from hhnas.training.finetune import TokenCache, train_finetune_candidate
@@ -54,7 +56,6 @@ def main() -> None:
     frozen = read_json(base / "final" / "metrics.json")
     member = manifest["members"][0]
     cfg = yaml.safe_load(open(ROOT / "config" / "config.yaml"))
-    paper = yaml.safe_load(open(ROOT / "config" / "paper.yaml"))
     rows = read_dataset(str(base / "data" / "dataset.jsonl"))
     n_classes = len(read_json(base / "data" / "classes.json")["classes"])
     fs = build_feature_set(
@@ -67,7 +68,7 @@ def main() -> None:
     )
     model_dir = resolve_model_path(args.backbone, "--backbone")
     tokens = TokenCache(
-        **tokenize_texts(model_dir, [r["text"] for r in rows], paper["backbone"]["max_length"])
+        **tokenize_texts(model_dir, [r["text"] for r in rows], cfg["backbone"]["max_length"])
     )
     print(
         f"{args.dataset}: final candidate Model {member['model']} {member['params']}; frozen "
@@ -77,14 +78,20 @@ def main() -> None:
     out = []
     for lr in args.lr:
         for scale in args.head_lr_scale:
-            tc = {
-                **cfg["training"],
-                **paper["training"],
+            recipe = {
+                **cfg["final"]["finetune"],
                 "epochs": args.epochs,
                 "batch_size": args.batch_size,
-                "threads": args.threads,
-                "gpu": 1 if args.gpu else 0,
                 "head_lr_scale": scale,
+            }
+            tc = {
+                **finetune_config(
+                    {
+                        "training": cfg["training"],
+                        "final": {"finetune": recipe, "threads": args.threads},
+                    }
+                ),
+                "gpu": 1 if args.gpu else 0,
             }
             start = time.perf_counter()
             res = train_finetune_candidate(
