@@ -135,9 +135,10 @@ def test_verdict_and_table_are_written_from_the_counts():
     assert "top-3 accuracy is 100.00 %: 100.0 % of its errors" in text
     assert "Of its 3 test errors, 1 (33.3 %)" in text and "and 2 (66.7 %) confuse" in text
     assert "empirical ceiling of 80.00 %" in text
-    # one error (c predicted a, Jaccard 1/3) is unexplained; the most confused pair is a / b
+    # one error (c predicted a, Jaccard 1/3) is unexplained; the most confused pair (a / b,
+    # identical names) is explained, so the pair named is a / c
     assert "The other 1 errors (33.3 %) confuse databases whose schemas differ" in text
-    assert "a / b: 2 errors, name Jaccard 1.00" in text
+    assert "most confused such pair, a / c: 1 errors, name Jaccard 0.33" in text
     assert "Jaccard >= 0.3, 2 classes, 100.00 %" in text
     assert text.endswith("A measured note.")
     table = errors_table({"test": test})

@@ -180,9 +180,10 @@ def verdict(
             f"({_pct(metrics['val']['accuracy']):.2f} % validation). " + ranked
         )
     unexplained = e - test["explained"]["count"]
-    pairs = test["confused_pairs"]
+    # The most confused pair among those the schemas do not explain.
+    pairs = [p for p in test["confused_pairs"] if float(p["schema_jaccard"]) < test["threshold"]]
     top_pair = (
-        f" (the most confused pair, {pairs[0]['class_a']} / {pairs[0]['class_b']}: "
+        f" (the most confused such pair, {pairs[0]['class_a']} / {pairs[0]['class_b']}: "
         f"{pairs[0]['errors']} errors, name Jaccard {float(pairs[0]['schema_jaccard']):.2f})"
         if pairs
         else ""
