@@ -298,6 +298,22 @@ def test_predict_one_text_prints_its_top_labels(tiny_run):
     assert out["labels"][0]["prob"] >= out["labels"][1]["prob"]
 
 
+def _final_inputs(wd: Path) -> dict[str, str]:
+    """The final_model rule's inputs for spider in a finished tiny run."""
+    base = wd / "results/spider"
+    paths = {
+        "rows": base / "data/dataset.jsonl",
+        "classes": base / "data/classes.json",
+        "backbone": base / "features/backbone.npy",
+        "llm": base / "features/llm.npy",
+        "rule": base / "features/rule.npy",
+        "llm_classes": base / "features/llm_classes.npz",
+        "backbone_model": wd / "results/models/backbone.json",
+        "llm_model": wd / "results/models/llm",
+    }
+    return {k: str(v) for k, v in paths.items()}
+
+
 @pytest.mark.parametrize("ensemble", [1, 2])
 def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path, ensemble):
     """The tiny search's best is a Model 1, which reads only the backbone: here a Model 4 (LLM
@@ -326,22 +342,12 @@ def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path, ensemb
         path = tmp_path / f"metrics_{r['iteration']}.json"
         path.write_text(json.dumps({"status": "ok", "experiment": 1, "test_acc": 1.0, **r}))
         paths.append(str(path))
-    base = wd / "results/spider"
-    inputs = {
-        "rows": base / "data/dataset.jsonl",
-        "classes": base / "data/classes.json",
-        "backbone": base / "features/backbone.npy",
-        "llm": base / "features/llm.npy",
-        "rule": base / "features/rule.npy",
-        "llm_classes": base / "features/llm_classes.npz",
-        "backbone_model": wd / "results/models/backbone.json",
-        "llm_model": wd / "results/models/llm",
-    }
+    inputs = _final_inputs(wd)
     final = tmp_path / "final"
     job = cfg.final_job_config("spider")
     metrics = build_final_model(
         paths,
-        {k: str(v) for k, v in inputs.items()},
+        inputs,
         {**job, "final": {"ensemble": ensemble}},
         "spider",
         str(final),
@@ -367,22 +373,13 @@ def test_a_finetuned_final_model_saves_its_encoder_and_predicts_exactly(tiny_run
     wd = tiny_run
     cfg = load(merged(wd / "config/config.yaml", wd / "config/test/tiny.yaml", wd / "local.yaml"))
     base = wd / "results/spider"
-    inputs = {
-        "rows": base / "data/dataset.jsonl",
-        "classes": base / "data/classes.json",
-        "backbone": base / "features/backbone.npy",
-        "llm": base / "features/llm.npy",
-        "rule": base / "features/rule.npy",
-        "llm_classes": base / "features/llm_classes.npz",
-        "backbone_model": wd / "results/models/backbone.json",
-        "llm_model": wd / "results/models/llm",
-    }
+    inputs = _final_inputs(wd)
     job = cfg.final_job_config("spider")
     recipe = {**job["final"]["finetune"], "enabled": True, "epochs": 1, "learning_rate": 1e-4}
     final = tmp_path / "final"
     metrics = build_final_model(
         sorted(str(p) for p in base.glob("search/hhnas/exp*/metrics_*.json")),
-        {k: str(v) for k, v in inputs.items()},
+        inputs,
         {**job, "final": {"ensemble": 1, "finetune": recipe}},
         "spider",
         str(final),

@@ -43,47 +43,35 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def retrain_member(
-    candidate: dict[str, Any], fs: Any, config: dict[str, Any]
-) -> tuple[Any, dict[str, Any]]:
-    """The candidate's model at its best validation epoch, and the retraining's metrics."""
-    import torch
+class BestEpoch:
+    """``on_best`` hook of the training loops: keeps the model and a copy of its weights at
+    the best validation epoch; ``model()`` gives it back with those weights, in eval mode."""
 
-    from hhnas.jobs.iteration import training_seed
-    from hhnas.training.candidate import train_candidate
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.state: dict[str, Any] | None = None
 
-    best: dict[str, Any] = {}
+    def __call__(self, model: Any, epoch: int) -> None:
+        self.model = model
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    def keep(model: torch.nn.Module, epoch: int) -> None:
-        best["model"] = model
-        best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    def restored(self) -> Any:
+        assert self.state is not None
+        self.model.load_state_dict(self.state)
+        return self.model.eval()
 
-    seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
-    result = train_candidate(
-        candidate["macro"],
-        candidate["params"],
-        fs,
-        config["training"],
-        seed=seed,
-        progress=lambda m: _say(f"  {m}"),
-        on_best=keep,
-    )
-    if result["status"] != "ok" or "state" not in best:
-        raise RuntimeError(
-            f"retraining candidate experiment {candidate['experiment']} iteration "
-            f"{candidate['iteration']} failed ({result.get('error')}), although the search "
-            "trained it: the features or the code changed since the search ran; re-run the "
-            "search (delete results/<dataset>/search/)"
-        )
-    model = best["model"]
-    model.load_state_dict(best["state"])
-    model.eval()
-    record = {
+
+def member_record(
+    candidate: dict[str, Any], result: dict[str, Any], params: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """What metrics.json records of a member: its provenance, the retraining's figures beside
+    the search's, and whether they are equal."""
+    return {
         "experiment": int(candidate["experiment"]),
         "iteration": int(candidate["iteration"]),
         "model": int(candidate["model"]),
         "macro": list(candidate["macro"]),
-        "params": dict(candidate["params"]),
+        "params": dict(params),
         "seed": seed,
         "best_epoch": result["best_epoch"],
         "n_params": result["n_params"],
@@ -94,7 +82,34 @@ def retrain_member(
         "reproduced": result["val_acc"] == candidate["val_acc"]
         and result["test_acc"] == candidate["test_acc"],
     }
-    return model, record
+
+
+def retrain_member(
+    candidate: dict[str, Any], fs: Any, config: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The candidate's model at its best validation epoch, and the retraining's metrics."""
+    from hhnas.jobs.iteration import training_seed
+    from hhnas.training.candidate import train_candidate
+
+    best = BestEpoch()
+    seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
+    result = train_candidate(
+        candidate["macro"],
+        candidate["params"],
+        fs,
+        config["training"],
+        seed=seed,
+        progress=lambda m: _say(f"  {m}"),
+        on_best=best,
+    )
+    if result["status"] != "ok" or best.state is None:
+        raise RuntimeError(
+            f"retraining candidate experiment {candidate['experiment']} iteration "
+            f"{candidate['iteration']} failed ({result.get('error')}), although the search "
+            "trained it: the features or the code changed since the search ran; re-run the "
+            "search (delete results/<dataset>/search/)"
+        )
+    return best.restored(), member_record(candidate, result, candidate["params"], seed)
 
 
 ENCODER_DIR = "encoder"
@@ -123,18 +138,12 @@ def finetune_member(
     from hhnas.jobs.iteration import training_seed
     from hhnas.training.finetune import TokenCache, train_finetune_candidate
 
-    best: dict[str, Any] = {}
-
-    def keep(model: Any, epoch: int) -> None:
-        best["model"] = model
-        best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
+    best = BestEpoch()
     ft = config["final"]["finetune"]
     params = {**candidate["params"], "learning_rate": float(ft["learning_rate"])}
     seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
-    tokens = TokenCache(
-        **tokenize_texts(backbone_dir, texts, int(config["backbone"]["max_length"]))
-    )
+    max_length = int(config["backbone"]["max_length"])
+    tokens = TokenCache(**tokenize_texts(backbone_dir, texts, max_length))
     result = train_finetune_candidate(
         candidate["macro"],
         params,
@@ -145,30 +154,16 @@ def finetune_member(
         config["backbone"],
         seed=seed,
         progress=lambda m: _say(f"  {m}"),
-        on_best=keep,
+        on_best=best,
     )
-    if result["status"] != "ok" or "state" not in best:
+    if result["status"] != "ok" or best.state is None:
         raise RuntimeError(
             f"fine-tuning candidate experiment {candidate['experiment']} iteration "
             f"{candidate['iteration']} failed ({result.get('error')}); try a smaller "
             "final.finetune.learning_rate, or final.finetune.enabled: false"
         )
-    model = best["model"]
-    model.load_state_dict(best["state"])
-    model.eval()
     record = {
-        "experiment": int(candidate["experiment"]),
-        "iteration": int(candidate["iteration"]),
-        "model": int(candidate["model"]),
-        "macro": list(candidate["macro"]),
-        "params": params,
-        "seed": seed,
-        "best_epoch": result["best_epoch"],
-        "n_params": result["n_params"],
-        "search_val_acc": float(candidate["val_acc"]),
-        "search_test_acc": float(candidate["test_acc"]),
-        "val_acc": float(result["val_acc"]),
-        "test_acc": float(result["test_acc"]),
+        **member_record(candidate, result, params, seed),
         # Another model than the search's: the encoder trained too.
         "reproduced": False,
         "finetuned": True,
@@ -177,7 +172,7 @@ def finetune_member(
             for e in result["epochs"]
         ],
     }
-    return model, record
+    return best.restored(), record
 
 
 def finetuned_split_probabilities(
