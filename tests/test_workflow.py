@@ -348,7 +348,7 @@ def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path, ensemb
     metrics = build_final_model(
         paths,
         inputs,
-        {**job, "final": {"ensemble": ensemble}},
+        {**job, "final": {**job["final"], "ensemble": ensemble}},
         "spider",
         str(final),
         str(tmp_path / "probs.npz"),
@@ -380,7 +380,7 @@ def test_a_finetuned_final_model_saves_its_encoder_and_predicts_exactly(tiny_run
     metrics = build_final_model(
         sorted(str(p) for p in base.glob("search/hhnas/exp*/metrics_*.json")),
         inputs,
-        {**job, "final": {"ensemble": 1, "finetune": recipe}},
+        {**job, "final": {**job["final"], "ensemble": 1, "finetune": recipe}},
         "spider",
         str(final),
         str(tmp_path / "probs.npz"),

@@ -306,7 +306,7 @@ class Analysis:
 
     similar_schema_jaccard: float
     top_pairs: int
-    merge_thresholds: tuple[float, ...] = ()
+    merge_thresholds: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -340,9 +340,7 @@ class Config:
     variant_search: dict[str, dict[str, Any]] = field(repr=False)
     study: Study | None = None
     final: Final = field(default_factory=lambda: _final({}))
-    analysis: Analysis = Analysis(
-        similar_schema_jaccard=0.5, top_pairs=15, merge_thresholds=(0.3, 0.2, 0.1)
-    )
+    analysis: Analysis = field(default_factory=lambda: _section(Analysis, "analysis", {}))
     predict: Predict = field(default_factory=lambda: Predict({}, "text", 3))
     # variant -> the variant whose files it shares (the first with the same hashed search)
     variant_dir: dict[str, str] = field(default_factory=dict)

@@ -120,8 +120,7 @@ def finetune_config(config: dict[str, Any]) -> dict[str, Any]:
     epochs, batch size, schedule, warm-up, clipping and head rate over it."""
     ft = config["final"]["finetune"]
     keys = ("epochs", "batch_size", "lr_schedule", "warmup_ratio", "grad_clip", "head_lr_scale")
-    threads = int(config["final"].get("threads", config["training"]["threads"]))
-    return {**config["training"], **{k: ft[k] for k in keys}, "threads": threads}
+    return {**config["training"], **{k: ft[k] for k in keys}, "threads": config["final"]["threads"]}
 
 
 def finetune_member(
@@ -129,21 +128,18 @@ def finetune_member(
     fs: Any,
     config: dict[str, Any],
     backbone_dir: str,
-    texts: list[str],
+    tokens: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """The candidate's template with the encoder fine-tuned (hhnas.training.finetune) at its
     best validation epoch, and the metrics; the searched learning rate is replaced by the
-    recipe's (``final.finetune.learning_rate``)."""
-    from hhnas.features.tokens import tokenize_texts
+    recipe's (``final.finetune.learning_rate``). ``tokens``: every dataset row's token ids."""
     from hhnas.jobs.iteration import training_seed
-    from hhnas.training.finetune import TokenCache, train_finetune_candidate
+    from hhnas.training.finetune import train_finetune_candidate
 
     best = BestEpoch()
     ft = config["final"]["finetune"]
     params = {**candidate["params"], "learning_rate": float(ft["learning_rate"])}
     seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
-    max_length = int(config["backbone"]["max_length"])
-    tokens = TokenCache(**tokenize_texts(backbone_dir, texts, max_length))
     result = train_finetune_candidate(
         candidate["macro"],
         params,
@@ -175,23 +171,68 @@ def finetune_member(
     return best.restored(), record
 
 
-def finetuned_split_probabilities(
-    model: Any, fs: Any, backbone_dir: str, texts: list[str], config: dict[str, Any]
-) -> dict[str, np.ndarray]:
-    """Validation and test probabilities as ``hhnas predict`` computes them for those texts."""
+def finetuned_members(
+    candidate: dict[str, Any],
+    fs: Any,
+    config: dict[str, Any],
+    inputs: dict[str, str],
+    backbone_dir: str,
+) -> tuple[list[Any], list[dict[str, Any]], dict[str, np.ndarray]]:
+    """The fine-tuned final member, its record, and its validation and test probabilities as
+    ``hhnas predict`` computes them for those splits' texts (each split's rows alone, batched
+    by length)."""
+    import torch
+
+    from hhnas.data.prepare import read_dataset
     from hhnas.features.tokens import tokenize_texts
     from hhnas.training.finetune import TokenCache, finetuned_probabilities
 
-    out = {}
-    for s in EVAL_SPLITS:
-        split_texts = [texts[int(r)] for r in fs.rows[s]]
-        tokens = TokenCache(
-            **tokenize_texts(backbone_dir, split_texts, int(config["backbone"]["max_length"]))
+    texts = [r["text"] for r in read_dataset(inputs["rows"])]
+    tokens = TokenCache(
+        **tokenize_texts(backbone_dir, texts, int(config["backbone"]["max_length"]))
+    )
+    model, record = finetune_member(candidate, fs, config, backbone_dir, tokens)
+    model = model.cpu()  # evaluated where hhnas predict runs
+    torch.set_num_threads(int(config["final"]["threads"]))
+    batch = int(config["final"]["finetune"]["batch_size"])
+    probs = {
+        s: finetuned_probabilities(model, tokens.subset(fs.rows[s]), fs.llm[s], fs.rule[s], batch)
+        for s in EVAL_SPLITS
+    }
+    return [model], [record], probs
+
+
+def retrained_members(
+    candidates: list[dict[str, Any]],
+    fs: Any,
+    config: dict[str, Any],
+    dataset: str,
+    progress: Callable[[str], None],
+) -> tuple[list[Any], list[dict[str, Any]], dict[str, np.ndarray]]:
+    """The frozen-mode members (the top candidates retrained), their records, and the mean of
+    their validation and test probabilities."""
+    import torch
+
+    models, members = [], []
+    for i, cand in enumerate(candidates, 1):
+        progress(
+            f"[{dataset}] retraining member {i}/{len(candidates)}: Model {cand['model']}, "
+            f"experiment {cand['experiment']} iteration {cand['iteration']} "
+            f"(search val {cand['val_acc']:.4f})"
         )
-        out[s] = finetuned_probabilities(
-            model, tokens, fs.llm[s], fs.rule[s], int(config["final"]["finetune"]["batch_size"])
+        model, record = retrain_member(cand, fs, config)
+        progress(
+            f"[{dataset}] member {i}: val {record['val_acc']:.4f} test {record['test_acc']:.4f} "
+            f"(reproduces the search: {record['reproduced']})"
         )
-    return out
+        models.append(model)
+        members.append(record)
+    torch.set_num_threads(int(config["training"]["threads"]))
+    probs = {
+        s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
+        for s in EVAL_SPLITS
+    }
+    return models, members, probs
 
 
 def model_name(path: str) -> str:
@@ -235,7 +276,6 @@ def build_final_model(
 ) -> dict[str, Any]:
     """Write ``out_dir`` (hhnas.final.modeldir) and ``eval_out`` (the validation and test
     probabilities, for the error analysis); return the metrics."""
-    import torch
     from safetensors.torch import save_file
 
     from hhnas.jobs.iteration import load_features, search_config_hash
@@ -247,52 +287,22 @@ def build_final_model(
             "final.enabled false with backbone.mode finetune"
         )
     k = int(config["final"]["ensemble"])
-    finetune = bool(config["final"].get("finetune", {}).get("enabled", False))
+    finetune = bool(config["final"]["finetune"]["enabled"])
     if finetune and k != 1:
         raise ValueError("final.finetune.enabled needs final.ensemble: 1")
     candidates = select_candidates(metrics_paths, k)
     fs = load_features(inputs, with_backbone=not finetune)
     classes = read_json(inputs["classes"])
     backbone_dir = read_json(inputs["backbone_model"])["path"]
-    models, members = [], []
     if finetune:
-        from hhnas.data.prepare import read_dataset
-        from hhnas.training.finetune import pick_device
-
         cand = candidates[0]
-        texts = [r["text"] for r in read_dataset(inputs["rows"])]
         progress(
             f"[{dataset}] fine-tuning the encoder with Model {cand['model']}, experiment "
             f"{cand['experiment']} iteration {cand['iteration']} (search val {cand['val_acc']:.4f})"
         )
-        model, record = finetune_member(cand, fs, config, backbone_dir, texts)
-        models.append(model.cpu())
-        members.append(record)
-        if pick_device(finetune_config(config)).type != "cpu":
-            progress(f"[{dataset}] evaluating on the CPU, as hhnas predict does")
-        candidates = []
-    for i, cand in enumerate(candidates, 1):
-        progress(
-            f"[{dataset}] retraining member {i}/{len(candidates)}: Model {cand['model']}, "
-            f"experiment {cand['experiment']} iteration {cand['iteration']} "
-            f"(search val {cand['val_acc']:.4f})"
-        )
-        model, record = retrain_member(cand, fs, config)
-        progress(
-            f"[{dataset}] member {i}: val {record['val_acc']:.4f} test {record['test_acc']:.4f} "
-            f"(reproduces the search: {record['reproduced']})"
-        )
-        models.append(model)
-        members.append(record)
-    threads = int((finetune_config(config) if finetune else config["training"])["threads"])
-    torch.set_num_threads(threads)
-    if finetune:
-        probs = finetuned_split_probabilities(models[0], fs, backbone_dir, texts, config)
+        models, members, probs = finetuned_members(cand, fs, config, inputs, backbone_dir)
     else:
-        probs = {
-            s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
-            for s in EVAL_SPLITS
-        }
+        models, members, probs = retrained_members(candidates, fs, config, dataset, progress)
     labels = {s: fs.y[s].numpy() for s in EVAL_SPLITS}
     metrics = {
         "dataset": dataset,
@@ -327,8 +337,7 @@ def build_final_model(
             "recipe": dict(config["final"]["finetune"]),
             "pooling": config["backbone"]["pooling"],
             "max_length": int(config["backbone"]["max_length"]),
-            "batch_size": int(config["final"]["finetune"]["batch_size"]),
-            "threads": threads,
+            "threads": int(config["final"]["threads"]),
         }
 
     def write_files(tmp: Path) -> None:

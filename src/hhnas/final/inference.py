@@ -270,7 +270,7 @@ class Predictor:
         tokens = TokenCache(**tokenize_texts(self.encoder_dir, texts, int(enc["max_length"])))
         with torch_threads(int(enc["threads"])):
             return finetuned_probabilities(
-                self.finetuned, tokens, llm, rule, int(enc["batch_size"])
+                self.finetuned, tokens, llm, rule, int(enc["recipe"]["batch_size"])
             )
 
     def top_k(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:

@@ -37,6 +37,15 @@ class TokenCache:
         self.ids, self.offsets, self.pad_id = ids, offsets, int(pad_id)
         self.lengths = np.diff(offsets)
 
+    def subset(self, rows: np.ndarray) -> TokenCache:
+        """The token ids of ``rows`` alone, in that order (a split's texts, as tokenising them
+        by themselves gives)."""
+        parts = [self.ids[self.offsets[r] : self.offsets[r + 1]] for r in rows]
+        offsets = np.zeros(len(rows) + 1, dtype=self.offsets.dtype)
+        np.cumsum(self.lengths[rows], out=offsets[1:])
+        ids = np.concatenate(parts) if parts else self.ids[:0]
+        return TokenCache(ids, offsets, self.pad_id)
+
     @classmethod
     def load(cls, path: str) -> TokenCache:
         with np.load(path, allow_pickle=False) as z:
@@ -225,17 +234,14 @@ def finetuned_probabilities(
     model's recorded metrics and ``hhnas predict`` both come from here, so the same texts in
     the same order give the same numbers."""
     n = len(tokens.lengths)
-    out = np.zeros((n, 0))
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    out: np.ndarray | None = None
     model.eval()
     with torch.no_grad():
         for pos in bucketed_batches(tokens.lengths, batch_size, None):
             ids, mask = tokens.pad(pos)
             p = torch.from_numpy(pos)
-            logits = model(ids, mask, llm[p], rule[p])
-            parts.append((pos, torch.softmax(logits.float(), dim=1).double().numpy()))
-    if parts:
-        out = np.zeros((n, parts[0][1].shape[1]))
-        for pos, probs in parts:
-            out[pos] = probs
-    return out
+            probs = torch.softmax(model(ids, mask, llm[p], rule[p]).float(), dim=1)
+            if out is None:
+                out = np.zeros((n, probs.shape[1]))
+            out[pos] = probs.double().numpy()
+    return out if out is not None else np.zeros((0, 0))
