@@ -3,6 +3,7 @@ import os
 import re
 import sys
 import threading
+from dataclasses import asdict
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -73,7 +74,10 @@ export_job_environment(
 wildcard_constraints:
     dataset="|".join(re.escape(d) for d in CONFIG.searched_datasets),
     name="|".join(re.escape(n) for n in CONFIG.predict.inputs) or "-",
-    variant="|".join(re.escape(v) for v in SEARCH_DIRS),
+    variant="|".join(
+        re.escape(v)
+        for v in dict.fromkeys(SEARCH_DIRS + list(CONFIG.study_dirs.values()))
+    ),
     baseline="|".join(re.escape(b) for b in config["comparison"]["baselines"]) or "-",
     experiment=r"\d+",
     iteration=r"\d+",
@@ -132,9 +136,15 @@ def iteration_priority(wildcards):
 def iteration_job(wildcards, input, output):
     """Everything one iteration job reads, as the JSON its client takes (scripts/run_job.py): the
     files, and the config sections that decide its outcome (Config.job_config)."""
+    return _iteration_payload(wildcards, input, output, study=False)
+
+
+def _iteration_payload(wildcards, input, output, study):
     return json.dumps(
         {
-            "config": CONFIG.job_config(wildcards.dataset, wildcards.variant),
+            "config": CONFIG.job_config(
+                wildcards.dataset, wildcards.variant, study=study
+            ),
             "dataset": wildcards.dataset,
             "experiment": int(wildcards.experiment),
             "iteration": int(wildcards.iteration),
@@ -260,23 +270,80 @@ def _study():
     return CONFIG.study
 
 
-def learning_variants():
-    """Study variants whose states hold a Q-table (their final P(s) sit beside importances)."""
+STUDY_EXPERIMENTS = list(range(1, CONFIG.study.experiments + 1)) if CONFIG.study else []
+
+
+def learning_variants(variants):
+    """Variants whose states hold a Q-table (hhnas and random-mutation strategies)."""
     return [
         v
-        for v in _study().variants
+        for v in variants
         if VARIANT_SEARCH[v]["strategy"] in ("hhnas", "random-mutation")
     ]
+
+
+def study_search_dir(dataset, variant, experiment):
+    """The confirmatory runs live apart from the main search: their seeds differ."""
+    return f"results/study/{dataset}/search/{CONFIG.study_dirs.get(variant, variant)}/exp{experiment}"
+
+
+def study_iteration_inputs(wildcards):
+    inputs = features(wildcards.dataset)
+    i = int(wildcards.iteration)
+    if i > 0:
+        where = study_search_dir(
+            wildcards.dataset, wildcards.variant, wildcards.experiment
+        )
+        inputs["state"] = f"{where}/state_{i - 1}.json"
+    return inputs
+
+
+def study_iteration_job(wildcards, input, output):
+    """An iteration of a confirmatory run: the variant's search with study.search_seed."""
+    return _iteration_payload(wildcards, input, output, study=True)
+
+
+def study_metrics(dataset, variant):
+    return [
+        f"{study_search_dir(dataset, variant, e)}/metrics_{i}.json"
+        for e in STUDY_EXPERIMENTS
+        for i in range(LAST_ITERATION + 1)
+    ]
+
+
+def study_pool(wildcards):
+    """Every candidate of the confirmatory runs on a dataset, each directory once."""
+    dirs = dict.fromkeys(CONFIG.study_dirs[v] for v in _study().variants)
+    return [p for v in dirs for p in study_metrics(wildcards.dataset, v)]
+
+
+def study_noise_inputs(wildcards):
+    return {**features(wildcards.dataset), "metrics": study_pool(wildcards)}
+
+
+def study_noise_params(wildcards):
+    return {"training": config["training"], "noise": asdict(_study().noise)}
+
+
+def study_surrogate_params(wildcards):
+    study = _study()
+    return {
+        "space": VARIANT_SEARCH[MAIN],
+        "searches": {v: CONFIG.study_search[v] for v in study.surrogate_variants},
+        "learning": learning_variants(study.surrogate_variants),
+        "settings": asdict(study.surrogate),
+        "real_seed": study.search_seed,
+        "real_experiments": study.experiments,
+        "iterations": CONFIG.iterations,
+    }
 
 
 def study_inputs(wildcards):
     study = _study()
     d = wildcards.dataset
-    inputs = {f"metrics_{v}": all_metrics(d, v) for v in study.variants}
-    for v in learning_variants():
-        inputs[f"states_{v}"] = [
-            f"{search_dir(d, v, e)}/state_{LAST_ITERATION}.json" for e in EXPERIMENTS
-        ]
+    inputs = {f"metrics_{v}": study_metrics(d, v) for v in study.variants}
+    inputs["noise"] = f"results/study/{d}/noise.json"
+    inputs["surrogate"] = f"results/study/{d}/surrogate.json"
     return inputs
 
 
@@ -285,28 +352,47 @@ def study_params(wildcards):
     return {
         "dataset": wildcards.dataset,
         "variants": list(study.variants),
-        "learning": learning_variants(),
-        "dirs": {v: CONFIG.variant_dir[v] for v in study.variants},
-        "search": VARIANT_SEARCH[MAIN],
-        "max_prob": {v: VARIANT_SEARCH[v]["max_prob"] for v in study.variants},
+        "dirs": dict(CONFIG.study_dirs),
         "settings": {
             "reference": list(study.reference),
             "bootstrap": study.bootstrap,
             "level": study.level,
             "seed": study.seed,
+            "margin": study.margin,
+            "alpha": study.alpha,
         },
+    }
+
+
+def study_conclusion_inputs(wildcards):
+    return [f"results/study/{d}/summary.json" for d in _study().datasets]
+
+
+def study_conclusion_params(wildcards):
+    study = _study()
+    return {
+        "variant": MAIN,
+        "reference": list(study.reference),
+        "margin": study.margin,
+        "alpha": study.alpha,
+        "level": study.level,
     }
 
 
 def study_files(datasets):
     """What results/study.html (and the report, when the study is present) shows."""
-    out = {}
+    out = {
+        "study_conclusion": "results/study/conclusion.json",
+        "study_conclusion_table": "results/study/conclusion_table.csv",
+    }
     for d in datasets:
         base = f"results/study/{d}"
         out.update(
             {
                 f"study_table_{d}": f"{base}/study.csv",
-                f"study_importance_{d}": f"{base}/importance.csv",
+                f"study_surrogate_{d}": f"{base}/surrogate.csv",
+                f"study_noise_{d}": f"{base}/noise.csv",
+                f"study_qtable_{d}": f"{base}/qtable.csv",
                 f"study_curves_{d}": f"{base}/best_so_far.png",
                 f"study_cost_{d}": f"{base}/accuracy_cost.png",
                 f"study_summary_{d}": f"{base}/summary.json",

@@ -1,4 +1,5 @@
-"""Adapter: one dataset's study metrics and final states -> its tables, figures and summary."""
+"""Adapter: one dataset's confirmatory runs, noise floor and surrogate benchmark -> its tables,
+figures and summary."""
 
 import sys
 from pathlib import Path
@@ -10,19 +11,26 @@ from hhnas.reporting.study import write_dataset_study  # noqa: E402
 
 sm = snakemake  # noqa: F821
 p = sm.params.study
+out = sm.output
+
+
+def stem(path: str) -> str:
+    return path[: -len(".csv")]
+
+
 with job_log(sm.log[0]):
-    out = sm.output
     write_dataset_study(
         p["dataset"],
         {v: list(sm.input[f"metrics_{v}"]) for v in p["variants"]},
-        {v: list(sm.input[f"states_{v}"]) for v in p["learning"]},
         p["dirs"],
-        p["search"],
-        p["max_prob"],
+        sm.input.noise,
+        sm.input.surrogate,
         p["settings"],
         {
-            "table": out.table_csv[: -len(".csv")],
-            "importance": out.importance_csv[: -len(".csv")],
+            "table": stem(out.table_csv),
+            "surrogate": stem(out.surrogate_csv),
+            "noise": stem(out.noise_csv),
+            "qtable": stem(out.qtable_csv),
             "curves_png": out.curves_png,
             "curves_svg": out.curves_svg,
             "cost_png": out.cost_png,

@@ -151,6 +151,49 @@ BAD = {
         _set("study", {"datasets": ["spider"], "variants": ["hhnas", "q-means"], "reference": []}),
         "q-means.yaml: no such ablation",
     ),
+    # Issue 21: the confirmatory runs' seeds must differ from the ones the default was chosen on.
+    "study seed equals search seed": (
+        _set(
+            "study",
+            {"datasets": ["spider"], "variants": ["hhnas", "random-mutation"], "search_seed": 0},
+        ),
+        "study.search_seed=0 equals search.seed: the confirmatory runs would reuse the seeds",
+    ),
+    "surrogate seed reused": (
+        _set(
+            "study",
+            {
+                "datasets": ["spider"],
+                "variants": ["hhnas", "random-mutation"],
+                "surrogate": {"search_seed": 1},
+            },
+        ),
+        "study.surrogate.search_seed=1 is also search.seed or study.search_seed",
+    ),
+    "surrogate leaves out a reference": (
+        _set(
+            "study",
+            {
+                "datasets": ["spider"],
+                "variants": ["hhnas", "random-mutation"],
+                "surrogate_variants": ["hhnas"],
+            },
+        ),
+        "study.reference names 'random-mutation', which study.surrogate_variants leaves out",
+    ),
+    "cost variant against the surrogate": (
+        _set(
+            "study", {"datasets": ["spider"], "reference": [], "variants": ["hhnas", "q-mean-cost"]}
+        ),
+        "study.surrogate_variants: 'q-mean-cost' maximises accuracy-minus-cost",
+    ),
+    "one confirmatory experiment": (
+        _set(
+            "study",
+            {"datasets": ["spider"], "variants": ["hhnas", "random-mutation"], "experiments": 1},
+        ),
+        "1 is less than the minimum of 2",
+    ),
     # Issue 15's keys.
     "fine-tuned ensemble": (
         _set("final", {"ensemble": 3, "finetune": {"enabled": True}}),
@@ -356,3 +399,27 @@ def test_study_variants_that_hash_alike_share_files(raw):
     cfg = load(raw, files=False)
     assert cfg.variant_dir["hhnas-literal"] == "hhnas"
     assert cfg.variant_dir["q-mean-best"] == "q-mean-best"
+
+
+def test_study_runs_its_variants_on_its_own_seed(raw):
+    """The confirmatory runs: the study's variants with study.search_seed, sharing files when
+    their searches hash alike; the main search keeps search.seed."""
+    raw["study"] = {
+        "datasets": ["spider"],
+        "variants": ["hhnas", "random-mutation", "q-mean-best"],
+        "surrogate_variants": ["hhnas", "random-mutation", "hhnas-literal"],
+        "reference": ["random-mutation"],
+    }
+    cfg = load(raw, files=False)
+    assert cfg.study.experiments == 10 and cfg.study.search_seed == 1
+    assert cfg.study.surrogate.seeds == 200 and cfg.study.noise.seeds == 10
+    assert cfg.study.margin == 0.5 and cfg.study.alpha == 0.05
+    assert cfg.study_dirs == {
+        "hhnas": "hhnas",
+        "random-mutation": "random-mutation",
+        "q-mean-best": "hhnas",
+    }
+    assert set(cfg.study_search) == {"hhnas", "random-mutation", "q-mean-best", "hhnas-literal"}
+    assert all(s["seed"] == 1 for s in cfg.study_search.values())
+    assert cfg.job_config("spider", "hhnas", study=True)["search"]["seed"] == 1
+    assert cfg.job_config("spider", "hhnas")["search"]["seed"] == 0

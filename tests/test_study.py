@@ -1,6 +1,7 @@
-"""`make study` on the tiny config: the real snakemake, every variant on two datasets, then the
-report embedding the study. The numbers in the study's summary are recomputed here from the
-metrics files and checked against scipy.stats."""
+"""`make study` on the tiny config: the real snakemake, confirmatory runs on fresh seeds, the
+noise floor, the surrogate benchmark and the conclusion, then the report embedding the study.
+The numbers in the summaries are recomputed here from the metrics files and checked against
+scipy.stats, and the simulated searches against the real ones."""
 
 from __future__ import annotations
 
@@ -16,46 +17,61 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import make_workdir, run_snakemake  # noqa: E402
 
-VARIANTS = ["hhnas", "random-mutation", "hhnas-literal", "q-mean-best"]
+from hhnas.config import load, merged  # noqa: E402
+from hhnas.study.simulate import run_searches  # noqa: E402
+
+VARIANTS = ["hhnas", "random-mutation", "q-mean-best"]
 DATASETS = ["spider", "spider-heldout"]
+EXPERIMENTS = 3
+ITERATIONS = 10
 STUDY = {
     "datasets": DATASETS,
     "variants": VARIANTS,
+    "surrogate_variants": ["hhnas", "random-mutation", "hhnas-literal"],
     "reference": ["random-mutation"],
-    "bootstrap": 500,
+    "experiments": EXPERIMENTS,
+    "surrogate": {"seeds": 6, "folds": 3, "holdout": 0.2},
+    "noise": {"best": 2, "random": 1, "seeds": 3},
 }
+EXTRA = {"study": STUDY, "search": {"iterations": ITERATIONS}}
 
 
 @pytest.fixture(scope="module")
 def study_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wd = make_workdir(tmp_path_factory.mktemp("study"), {"study": STUDY})
+    wd = make_workdir(tmp_path_factory.mktemp("study"), EXTRA)
     run_snakemake(wd, "--", "results/study.html")
     return wd
 
 
-def _best_val(wd: Path, dataset: str, variant_dir: str) -> list[float]:
-    out = []
-    for exp in (1, 2):
-        accs = [
-            json.loads(p.read_text())
-            for p in (wd / "results" / dataset / "search" / variant_dir / f"exp{exp}").glob(
-                "metrics_*.json"
-            )
+def _metrics(wd: Path, dataset: str, variant_dir: str) -> dict[int, list[dict]]:
+    out = {}
+    for exp in range(1, EXPERIMENTS + 1):
+        where = wd / "results" / "study" / dataset / "search" / variant_dir / f"exp{exp}"
+        out[exp] = [
+            json.loads((where / f"metrics_{i}.json").read_text()) for i in range(ITERATIONS)
         ]
-        out.append(max(m["val_acc"] for m in accs if m["status"] == "ok") * 100)
     return out
 
 
+def _best_val(wd: Path, dataset: str, variant_dir: str) -> list[float]:
+    return [
+        max(m["val_acc"] for m in recs if m["status"] == "ok") * 100
+        for recs in _metrics(wd, dataset, variant_dir).values()
+    ]
+
+
 @pytest.mark.slow
-def test_study_shares_files_and_reports_every_variant(study_run: Path) -> None:
+def test_confirmatory_runs_use_their_own_tree_and_seeds(study_run: Path) -> None:
     wd = study_run
-    html = (wd / "results" / "study.html").read_text()
-    for v in VARIANTS:
-        assert v in html
     for d in DATASETS:
-        # q-mean-best is the default search: it runs no job of its own.
-        assert not (wd / "results" / d / "search" / "q-mean-best").exists()
-        assert (wd / "results" / d / "search" / "hhnas-literal" / "exp2" / "state_2.json").is_file()
+        # The main search's tree is not touched; q-mean-best is hhnas and runs no job.
+        assert not (wd / "results" / d / "search").exists()
+        base = wd / "results" / "study" / d / "search"
+        assert sorted(p.name for p in base.iterdir()) == ["hhnas", "random-mutation"]
+        for exp in range(1, EXPERIMENTS + 1):
+            state = json.loads((base / "hhnas" / f"exp{exp}" / "state_0.json").read_text())
+            # study.search_seed 1: seeds 1001.., disjoint from search.seed 0's 1..4.
+            assert state["state"]["seed"] == 1000 + exp
         table = (wd / "results" / "study" / d / "study.csv").read_text()
         assert [line.split(",")[0] for line in table.splitlines()[1:]] == VARIANTS
 
@@ -70,31 +86,84 @@ def test_study_numbers_match_the_metrics_and_scipy(study_run: Path, dataset: str
     for v in VARIANTS:
         got = summary["variants"][v]
         assert got["best_val"] == pytest.approx(best[v])
-        lo, hi = got["val_ci"]
-        assert lo <= np.mean(best[v]) <= hi
-    test = summary["variants"]["hhnas-literal"]["tests"]["random-mutation"]
-    ref = stats.ttest_rel(best["hhnas-literal"], best["random-mutation"])
-    assert test["mean_diff"] == pytest.approx(
-        np.mean(best["hhnas-literal"]) - np.mean(best["random-mutation"])
-    )
+        lo, hi = stats.t.interval(
+            0.95, EXPERIMENTS - 1, loc=np.mean(best[v]), scale=stats.sem(best[v])
+        )
+        assert got["val_ci"] == pytest.approx([lo, hi])
+    test = summary["variants"]["hhnas"]["tests"]["random-mutation"]
+    d = np.array(best["hhnas"]) - np.array(best["random-mutation"])
+    assert test["mean_diff"] == pytest.approx(d.mean())
+    ref = stats.ttest_rel(best["hhnas"], best["random-mutation"])
     if np.isnan(ref.pvalue):
-        assert test["p_t"] is None or np.isnan(test["p_t"]) or test["p_t"] in (0.0, 1.0)
+        assert np.isnan(test["p"]) or test["p"] in (0.0, 1.0)
     else:
-        assert test["p_t"] == pytest.approx(ref.pvalue)
-    # The Q-learning variants' final P(s) sit beside the importances of every mutable feature.
-    imp = summary["importance"]
-    assert set(imp["importance"]) == {
-        "p2",
-        "p3",
-        "learning_rate",
-        "criterion_num",
-        "layer_size1",
-        "layer_size2",
-        "dropout_rate",
-        "kernel_size",
-    }
-    assert set(imp["final_p"]) == {"hhnas", "random-mutation", "hhnas-literal", "q-mean-best"}
-    assert all(0 < p <= 0.5 + 1e-12 for p in imp["final_p"]["hhnas-literal"].values())
+        assert test["p"] == pytest.approx(ref.pvalue)
+        assert test["d_z"] == pytest.approx(d.mean() / d.std(ddof=1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_noise_floor_and_surrogate_on_the_real_candidates(study_run: Path, dataset: str) -> None:
+    wd = study_run
+    base = wd / "results" / "study" / dataset
+    noise = json.loads((base / "noise.json").read_text())
+    assert [c["kind"] for c in noise["configurations"]] == ["best", "best", "random"]
+    assert all(c["n"] + c["failed"] == 3 for c in noise["configurations"])
+    sim = json.loads((base / "surrogate.json").read_text())
+    assert set(sim["variants"]) == {"hhnas", "random-mutation", "hhnas-literal"}
+    assert sim["seeds"] == [2001 + k for k in range(6)]
+    assert sim["real_seeds"] == [1001, 1002, 1003]
+    fid = sim["fidelity"]
+    assert fid["choice"] in fid["cv"]
+    assert fid["n_holdout"] >= 3 and fid["holdout"]["val"]["r2"] <= 1.0
+    for v in sim["variants"].values():
+        assert len(v["surrogate"]["best_val"]) == 6
+        assert len(v["at_real_seeds"]["curves"][0]) == ITERATIONS
+    assert sim["noise_sd"]["val"] == pytest.approx(noise["val_sd"])
+
+
+@pytest.mark.slow
+def test_a_strategy_fed_the_real_values_proposes_what_the_real_run_did(study_run: Path) -> None:
+    """Only the evaluation is replaced: an evaluator that returns the real run's own results
+    makes the unchanged strategy code propose the real candidates, iteration by iteration."""
+    wd = study_run
+    cfg = load(merged(wd / "config" / "config.yaml", wd / "local.yaml"), files=False)
+    for variant in ("hhnas", "random-mutation"):
+        real = _metrics(wd, "spider", variant)
+        seeds = [1000 + e for e in real]
+
+        def evaluate(it, cands, real=real, seeds=seeds):
+            out = []
+            for seed, cand in zip(seeds, cands, strict=True):
+                rec = real[seed - 1000][it]
+                assert cand["macro"] == rec["macro"] and cand["params"] == rec["params"]
+                out.append({k: rec[k] for k in ("status", "val_acc", "test_acc")})
+            return out
+
+        traces = run_searches(cfg.study_search[variant], seeds, ITERATIONS, evaluate)
+        for t in traces:
+            assert [r["params"] for r in t.records] == [m["params"] for m in real[t.seed - 1000]]
+
+
+@pytest.mark.slow
+def test_conclusion_is_generated_and_holm_adjusted(study_run: Path) -> None:
+    wd = study_run
+    result = json.loads((wd / "results" / "study" / "conclusion.json").read_text())
+    text = (wd / "results" / "study" / "conclusion.md").read_text()
+    assert text.strip() == result["text"].strip()
+    for source in ("surrogate", "real"):
+        comps = result["comparisons"][source]
+        assert set(comps["hhnas vs random-mutation"]) == {*DATASETS, "overall"}
+        # q-mean-best reads hhnas's files: the same comparison, not counted twice by Holm.
+        assert "q-mean-best vs random-mutation" not in comps
+        for per in comps.values():
+            for c in per.values():
+                if not np.isnan(c["p"]):
+                    assert c["p_holm"] >= c["p"] - 1e-12
+    for outcome in result["outcomes"]["real"]["spider"].values():
+        assert outcome in ("better", "worse", "equivalent", "inconclusive")
+    html = (wd / "results" / "study.html").read_text()
+    assert result["text"].split(":")[0] in html
 
 
 @pytest.mark.slow
@@ -102,8 +171,10 @@ def test_report_embeds_a_present_study(study_run: Path) -> None:
     wd = study_run
     local = yaml.safe_load((wd / "local.yaml").read_text())
     local.pop("study")
+    local["search"].pop("iterations")
     (wd / "local.yaml").write_text(yaml.safe_dump(local))
     run_snakemake(wd, "--", "results/report.html")
     html = (wd / "results" / "report.html").read_text()
     assert 'href="study.html"' in html
-    assert "Study: variants under one budget (spider)" in html
+    assert "Study: confirmatory runs (spider)" in html
+    assert "Study: conclusion" in html

@@ -10,10 +10,16 @@ from hypothesis import strategies as st
 
 from hhnas.reporting.study_stats import (
     bootstrap_ci,
+    combine_datasets,
+    holm,
+    interval_coverage,
     mean_sd,
+    paired_comparison,
     paired_t_test,
     pareto_front,
     sign_flip_test,
+    t_interval,
+    tost_paired,
 )
 
 X4 = [0.901, 0.887, 0.912, 0.895]
@@ -141,6 +147,109 @@ def test_mean_sd():
         mean_sd([])
 
 
+# --- t_interval ------------------------------------------------------------------------------
+
+
+def _scipy_t_interval(x, level=0.95) -> tuple[float, float]:
+    x = np.asarray(x, dtype=float)
+    lo, hi = scipy.stats.t.interval(level, len(x) - 1, loc=np.mean(x), scale=scipy.stats.sem(x))
+    return float(lo), float(hi)
+
+
+@pytest.mark.parametrize("level", [0.8, 0.95, 0.99])
+@pytest.mark.parametrize("x", [X4, X30, [1.0, 2.0], [0.71, 0.80, 0.65, 0.90, 0.77]])
+def test_t_interval_matches_scipy(x, level):
+    lo, hi = t_interval(x, level)
+    ref_lo, ref_hi = _scipy_t_interval(x, level)
+    assert lo == pytest.approx(ref_lo, rel=1e-12, abs=1e-14)
+    assert hi == pytest.approx(ref_hi, rel=1e-12, abs=1e-14)
+
+
+def test_t_interval_by_hand():
+    # X4: mean 3.595 / 4 = 0.89875; deviations 0.00225, -0.01175, 0.01325, -0.00375; squares
+    # 5.0625e-6 + 1.380625e-4 + 1.755625e-4 + 1.40625e-5 = 3.3275e-4; sd^2 = 3.3275e-4 / 3;
+    # se = sqrt(3.3275e-4 / 12) = 0.00526585; t_{3, 0.975} = 3.182446 (tables: 3.182):
+    # half-width 0.0167584.
+    lo, hi = t_interval(X4)
+    half = 3.182446305284263 * math.sqrt(3.3275e-4 / 12)
+    assert lo == pytest.approx(0.89875 - half, rel=1e-12)
+    assert hi == pytest.approx(0.89875 + half, rel=1e-12)
+    assert hi - lo == pytest.approx(2 * 0.0167584, rel=1e-5)
+
+
+def test_t_interval_degenerate_and_bad_input():
+    one = t_interval([0.73])
+    assert math.isnan(one[0]) and math.isnan(one[1])
+    assert t_interval([0.1, 0.1, 0.1]) == (0.1, 0.1)
+    with pytest.raises(ValueError, match="at least one"):
+        t_interval([])
+    with pytest.raises(ValueError, match="finite"):
+        t_interval([0.5, math.inf])
+    with pytest.raises(ValueError, match="level"):
+        t_interval(X4, level=0.0)
+
+
+def test_t_interval_is_wider_than_the_percentile_bootstrap_at_n4():
+    # The bootstrap cannot see beyond the observed values; the t quantile (3.18 at df 3, not
+    # 1.96) pays for estimating sd from 4 values.
+    t_lo, t_hi = t_interval(X4)
+    b_lo, b_hi = bootstrap_ci(X4)
+    assert t_lo < b_lo and t_hi > b_hi
+    assert (t_hi - t_lo) > 1.5 * (b_hi - b_lo)
+
+
+# Accuracies in points on a 0.01 grid: subnormal spreads would only test float underflow (where
+# scipy's sem gives 0 and its interval NaN).
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 10_000).map(lambda k: k / 100), min_size=2, max_size=12),
+    st.floats(0.5, 0.99),
+)
+def test_t_interval_property(values, level):
+    lo, hi = t_interval(values, level)
+    mean = float(np.mean(values))
+    assert lo - 1e-9 <= mean <= hi + 1e-9
+    if len(set(values)) > 1:
+        ref_lo, ref_hi = _scipy_t_interval(values, level)
+        assert lo == pytest.approx(ref_lo, rel=1e-9, abs=1e-9)
+        assert hi == pytest.approx(ref_hi, rel=1e-9, abs=1e-9)
+        wider = t_interval(values, min(0.999, level + 0.005))
+        assert wider[0] < lo and wider[1] > hi
+
+
+# --- interval_coverage -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [4, 10, 200])
+def test_t_interval_coverage_is_nominal(n):
+    # 4000 trials: the coverage estimate has sd sqrt(0.95 * 0.05 / 4000) = 0.0034, so +-0.015 is
+    # 4.4 sd; n = 4 is the study's number of real experiments per variant.
+    assert interval_coverage("t", n, 4000, seed=1) == pytest.approx(0.95, abs=0.015)
+
+
+def test_percentile_bootstrap_undercovers_at_n4():
+    # At n = 4 a resampled mean cannot leave the observed range; its nominal 95 % interval
+    # covers the true mean about 80 % of the time (sd of the estimate over 2000 trials: 0.009),
+    # which is why the study does not call it a 95 % CI.
+    cov = interval_coverage("percentile-bootstrap", 4, 2000, seed=2)
+    assert 0.70 < cov < 0.88
+    assert cov < interval_coverage("t", 4, 2000, seed=2) - 0.08
+
+
+def test_interval_coverage_levels_and_determinism():
+    assert interval_coverage("t", 5, 300, seed=7) == interval_coverage("t", 5, 300, seed=7)
+    assert interval_coverage("t", 5, 4000, level=0.8, seed=3) == pytest.approx(0.80, abs=0.025)
+
+
+def test_interval_coverage_rejects_bad_input():
+    with pytest.raises(ValueError, match="method"):
+        interval_coverage("bca", 4, 10)
+    with pytest.raises(ValueError, match="n >= 2"):
+        interval_coverage("t", 1, 10)
+    with pytest.raises(ValueError, match="trials"):
+        interval_coverage("t", 4, 0)
+
+
 # --- paired_t_test ---------------------------------------------------------------------------
 
 
@@ -188,6 +297,257 @@ def test_paired_tests_reject_unequal_lengths():
         sign_flip_test([1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="empty"):
         paired_t_test([], [])
+
+
+# --- paired_comparison ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a,b", PAIRS)
+def test_paired_comparison_matches_scipy(a, b):
+    res = paired_comparison(a, b, level=0.9)
+    d = np.subtract(a, b)
+    ref = scipy.stats.ttest_rel(a, b)
+    assert res["n"] == len(a) and res["df"] == len(a) - 1
+    assert res["mean_diff"] == pytest.approx(float(np.mean(d)), rel=1e-12)
+    assert res["sd_diff"] == pytest.approx(float(np.std(d, ddof=1)), rel=1e-12)
+    assert res["se"] == pytest.approx(float(scipy.stats.sem(d)), rel=1e-12)
+    assert res["t"] == pytest.approx(float(ref.statistic), rel=1e-9)
+    assert res["p"] == pytest.approx(float(ref.pvalue), rel=1e-9)
+    lo, hi = _scipy_t_interval(d, 0.9)
+    assert res["ci_low"] == pytest.approx(lo, rel=1e-9, abs=1e-14)
+    assert res["ci_high"] == pytest.approx(hi, rel=1e-9, abs=1e-14)
+    assert res["d_z"] == pytest.approx(float(np.mean(d) / np.std(d, ddof=1)), rel=1e-12)
+    assert "margin" not in res and "p_tost" not in res
+
+
+def test_paired_comparison_by_hand():
+    # d = 0.01, 0.02, 0.01, 0.03 (see test_paired_t_by_hand): mean 0.0175, sd^2 = 2.75e-4 / 3,
+    # so d_z = 0.0175 / 0.0095743 = 1.827815 and t = d_z * sqrt(4).
+    a, b = PAIRS[0]
+    res = paired_comparison(a, b, margin=0.01)
+    assert res["sd_diff"] == pytest.approx(math.sqrt(2.75e-4 / 3), rel=1e-9)
+    assert res["d_z"] == pytest.approx(1.827815, rel=1e-6)
+    assert res["t"] == pytest.approx(2 * res["d_z"], rel=1e-12)
+    # 95 % interval: 0.0175 +- 3.182446 * 0.00478714 = [0.002265, 0.032735]
+    assert res["ci_low"] == pytest.approx(0.002265, abs=1e-6)
+    assert res["ci_high"] == pytest.approx(0.032735, abs=1e-6)
+    assert res["margin"] == 0.01
+    assert res["p_tost"] == tost_paired(a, b, 0.01)["p"]
+
+
+def test_paired_comparison_degenerate():
+    up = paired_comparison([0.5, 0.75, 1.0], [0.25, 0.5, 0.75], margin=0.5)
+    assert (up["t"], up["p"], up["sd_diff"]) == (math.inf, 0.0, 0.0)
+    assert (up["ci_low"], up["ci_high"]) == (0.25, 0.25)
+    assert math.isnan(up["d_z"])
+    assert up["p_tost"] == 0.0  # a constant 0.25 lies inside +-0.5
+    one = paired_comparison([0.9], [0.8], margin=0.5)
+    assert one["n"] == 1 and one["df"] == 0
+    for key in ("sd_diff", "se", "ci_low", "ci_high", "d_z", "t", "p", "p_tost"):
+        assert math.isnan(one[key]), key
+    with pytest.raises(ValueError, match="level"):
+        paired_comparison([1.0, 2.0], [2.0, 3.0], level=95)
+
+
+# --- tost_paired -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("margin", [0.005, 0.02, 0.1])
+@pytest.mark.parametrize("a,b", PAIRS)
+def test_tost_matches_scipy_one_sided_tests(a, b, margin):
+    d = np.subtract(a, b)
+    res = tost_paired(a, b, margin)
+    lower = scipy.stats.ttest_1samp(d, -margin, alternative="greater")
+    upper = scipy.stats.ttest_1samp(d, margin, alternative="less")
+    assert res["t_lower"] == pytest.approx(float(lower.statistic), rel=1e-9)
+    assert res["t_upper"] == pytest.approx(float(upper.statistic), rel=1e-9)
+    assert res["p_lower"] == pytest.approx(float(lower.pvalue), rel=1e-9, abs=1e-15)
+    assert res["p_upper"] == pytest.approx(float(upper.pvalue), rel=1e-9, abs=1e-15)
+    assert res["p"] == max(res["p_lower"], res["p_upper"])
+    # The same one-sided test written as a shifted ttest_rel.
+    rel = scipy.stats.ttest_rel(a, np.asarray(b) - margin, alternative="greater")
+    assert res["p_lower"] == pytest.approx(float(rel.pvalue), rel=1e-9, abs=1e-15)
+
+
+def test_tost_by_hand():
+    # d = 0.01, 0.02, 0.01, 0.03: se = 0.00478714; margin 0.01: t_lower = 0.0275 / se = 5.7446,
+    # t_upper = 0.0075 / se = 1.5667. The upper test fails (mean 0.0175 > margin): p near 0.9.
+    res = tost_paired([0.90, 0.92, 0.91, 0.93], [0.89, 0.90, 0.90, 0.90], 0.01)
+    se = math.sqrt(2.75e-4 / 12)
+    assert res["t_lower"] == pytest.approx(0.0275 / se, rel=1e-9)
+    assert res["t_upper"] == pytest.approx(0.0075 / se, rel=1e-9)
+    assert res["df"] == 3 and res["margin"] == 0.01
+    assert res["p"] == res["p_upper"] > 0.85
+    # A margin of 0.04 contains the whole 90 % interval [0.0062, 0.0288]: equivalent at 5 %.
+    assert tost_paired([0.90, 0.92, 0.91, 0.93], [0.89, 0.90, 0.90, 0.90], 0.04)["p"] < 0.05
+
+
+def test_tost_degenerate_and_bad_input():
+    # Constant differences of 0.25 (exact binary fractions).
+    a, b = [0.5, 0.75, 1.0], [0.25, 0.5, 0.75]
+    assert tost_paired(a, b, 0.5)["p"] == 0.0
+    assert tost_paired(a, b, 0.25)["p"] == 1.0  # on the bound: H02 (mean >= margin) holds
+    assert tost_paired(a, b, 0.125)["p"] == 1.0
+    assert tost_paired(b, a, 0.5)["p"] == 0.0
+    assert tost_paired(b, a, 0.125)["p"] == 1.0
+    assert math.isnan(tost_paired([0.9], [0.8], 0.5)["p"])
+    for bad in (0.0, -0.1, math.inf, math.nan):
+        with pytest.raises(ValueError, match="margin"):
+            tost_paired(a, b, bad)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=2, max_size=10),
+    st.integers(1, 60),
+    st.sampled_from([0.01, 0.05, 0.1]),
+)
+def test_tost_equals_interval_inclusion(pairs, margin, alpha):
+    """p < alpha exactly when the (1 - 2 alpha) t-interval lies inside (-margin, margin)."""
+    a = [float(x) for x, _ in pairs]
+    b = [float(y) for _, y in pairs]
+    res = tost_paired(a, b, float(margin))
+    lo, hi = t_interval(np.subtract(a, b), 1.0 - 2.0 * alpha)
+    if np.ptp(np.subtract(a, b)) == 0:
+        assert res["p"] == (0.0 if abs(a[0] - b[0]) < margin else 1.0)
+        return
+    inside = -margin < lo and hi < margin
+    # Skip the knife edge, where the two sides of an equality may round apart.
+    if min(abs(lo + margin), abs(hi - margin)) > 1e-9 * (1 + margin):
+        assert (res["p"] < alpha) == inside
+
+
+# --- holm ------------------------------------------------------------------------------------
+
+
+def test_holm_by_hand():
+    # Ascending: 0.005 (x4 = 0.02), 0.01 (x3 = 0.03), 0.03 (x2 = 0.06), 0.04 (x1 = 0.04, raised
+    # to the running max 0.06); back in input order [0.01, 0.04, 0.03, 0.005].
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02], rel=1e-12)
+    # Capped at 1, and the cap carries down the step.
+    assert holm([0.5, 0.6]) == [1.0, 1.0]
+    # Running max: 0.011 alone would be 0.011, but it cannot beat the 0.02 before it.
+    assert holm([0.011, 0.01]) == pytest.approx([0.02, 0.02], rel=1e-12)
+    # Ties get one value: 3 x 0.02 = 0.06 for both, then 0.5.
+    assert holm([0.02, 0.5, 0.02]) == pytest.approx([0.06, 0.5, 0.06], rel=1e-12)
+    assert holm([0.03]) == [0.03]
+    assert holm([]) == []
+
+
+def test_holm_nan_passthrough():
+    # m = 2, not 3: 0.01 x 2 = 0.02, 0.04 x 1 = 0.04.
+    out = holm([0.01, math.nan, 0.04])
+    assert out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.04)
+    assert math.isnan(out[1])
+    assert all(math.isnan(p) for p in holm([math.nan, math.nan]))
+
+
+def test_holm_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        holm([0.5, 1.5])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        holm([-0.1])
+    with pytest.raises(ValueError, match="flat"):
+        holm([[0.1, 0.2]])
+
+
+def _holm_rejections(p: list[float], alpha: float) -> set[int]:
+    """Holm's sequential procedure as written: reject in ascending order while
+    p_(j) <= alpha / (m - j + 1), stop at the first that fails."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    rejected: set[int] = set()
+    for j, i in enumerate(order):
+        if p[i] > alpha / (len(p) - j):
+            break
+        rejected.add(i)
+    return rejected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=15))
+def test_holm_properties(raw):
+    p = [k / 1000 for k in raw]
+    adj = holm(p)
+    m = len(p)
+    for pi, ai in zip(p, adj, strict=True):
+        assert pi - 1e-15 <= ai <= 1.0
+        assert ai <= min(1.0, m * pi) + 1e-12  # never worse than Bonferroni
+    for i in range(m):
+        for j in range(m):
+            if p[i] <= p[j]:
+                assert adj[i] <= adj[j] + 1e-15
+    # An alpha no k * p can hit exactly (p on a 1/1000 grid), so both sides agree on ties.
+    alpha = 0.0493
+    assert {i for i, a in enumerate(adj) if a <= alpha} == _holm_rejections(p, alpha)
+
+
+# --- combine_datasets ------------------------------------------------------------------------
+
+
+def _comp(n: int, mean_diff: float, sd_diff: float) -> dict:
+    return {"n": n, "mean_diff": mean_diff, "sd_diff": sd_diff}
+
+
+def test_combine_datasets_by_hand():
+    # Dataset 1: n 4, mean 1.0, sd 2.0 -> v1 = 4 / 4 = 1; dataset 2: n 9, mean 0.5, sd 3.0 ->
+    # v2 = 9 / 9 = 1. Estimate (1.0 + 0.5) / 2 = 0.75; se = sqrt(1 + 1) / 2 = 0.7071068;
+    # df = (1 + 1)^2 / (1 / 3 + 1 / 8) = 4 / (11 / 24) = 96 / 11 = 8.727; t = 1.0606602.
+    res = combine_datasets([_comp(4, 1.0, 2.0), _comp(9, 0.5, 3.0)], margin=2.0)
+    se, df = math.sqrt(2) / 2, 96 / 11
+    assert res["n"] == 13 and res["k"] == 2
+    assert res["mean_diff"] == 0.75
+    assert res["se"] == pytest.approx(se, rel=1e-12)
+    assert res["df"] == pytest.approx(df, rel=1e-12)
+    assert res["t"] == pytest.approx(0.75 / se, rel=1e-12)
+    assert res["p"] == pytest.approx(2 * scipy.stats.t.sf(0.75 / se, df), rel=1e-9)
+    assert res["p"] == pytest.approx(0.317314, abs=1e-6)
+    q = scipy.stats.t.ppf(0.975, df)  # 2.2730
+    assert res["ci_low"] == pytest.approx(0.75 - q * se, rel=1e-9)
+    assert res["ci_high"] == pytest.approx(0.75 + q * se, rel=1e-9)
+    # TOST at +-2: t_lower = 2.75 / se, t_upper = -1.25 / se; the upper side decides.
+    p_upper = scipy.stats.t.cdf(-1.25 / se, df)
+    assert p_upper > scipy.stats.t.sf(2.75 / se, df)
+    assert res["p_tost"] == pytest.approx(p_upper, rel=1e-9)
+    assert res["p_tost"] == pytest.approx(0.055971, abs=1e-6)
+    assert res["margin"] == 2.0
+    assert math.isnan(res["d_z"]) and math.isnan(res["sd_diff"])
+
+
+@pytest.mark.parametrize("a,b", PAIRS)
+def test_combine_one_dataset_is_that_comparison(a, b):
+    single = paired_comparison(a, b, level=0.9, margin=0.01)
+    res = combine_datasets([single], level=0.9, margin=0.01)
+    assert res["n"] == single["n"] and res["mean_diff"] == single["mean_diff"]
+    for key in ("se", "df", "t", "p", "ci_low", "ci_high", "p_tost"):
+        assert res[key] == pytest.approx(single[key], rel=1e-9, abs=1e-15), key
+
+
+def test_combine_datasets_degenerate_and_bad_input():
+    zero = combine_datasets([_comp(3, 0.25, 0.0), _comp(4, 0.5, 0.0)], margin=0.5)
+    assert (zero["t"], zero["p"], zero["df"]) == (math.inf, 0.0, 5.0)
+    assert (zero["ci_low"], zero["ci_high"]) == (0.375, 0.375)
+    assert zero["p_tost"] == 0.0
+    none = combine_datasets([_comp(3, 0.0, 0.0), _comp(4, 0.0, 0.0)])
+    assert (none["t"], none["p"]) == (0.0, 1.0) and "p_tost" not in none
+    # One dataset with one pair: its spread is unknown, and so is the overall one.
+    one = combine_datasets([_comp(1, 0.3, math.nan), _comp(4, 0.5, 1.0)], margin=1.0)
+    assert one["mean_diff"] == pytest.approx(0.4)
+    for key in ("se", "t", "df", "p", "ci_low", "ci_high", "p_tost"):
+        assert math.isnan(one[key]), key
+    with pytest.raises(ValueError, match="at least one"):
+        combine_datasets([])
+    with pytest.raises(ValueError, match="sd_diff"):
+        combine_datasets([{"n": 4, "mean_diff": 0.1}])
+    with pytest.raises(ValueError, match="margin"):
+        combine_datasets([_comp(4, 1.0, 2.0)], margin=0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(2, 50), st.floats(0.1, 10.0)), min_size=1, max_size=6))
+def test_combine_df_between_smallest_and_pooled(datasets):
+    res = combine_datasets([_comp(n, 0.1, sd) for n, sd in datasets])
+    ns = [n for n, _ in datasets]
+    assert min(ns) - 1 - 1e-9 <= res["df"] <= sum(n - 1 for n in ns) + 1e-9
 
 
 # --- sign_flip_test --------------------------------------------------------------------------

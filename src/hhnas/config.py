@@ -31,7 +31,13 @@ from typing import Any
 
 import yaml
 
-from hhnas.variants import comparison_variants, main_variant, study_variants, variant_search
+from hhnas.variants import (
+    comparison_variants,
+    main_variant,
+    study_variants,
+    surrogate_variants,
+    variant_search,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "config" / "schema" / "config.schema.yaml"
@@ -266,8 +272,30 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class StudySurrogate:
+    """`study.surrogate`: the surrogate benchmark (hhnas.study.surrogate)."""
+
+    seeds: int
+    search_seed: int
+    folds: int
+    holdout: float
+
+
+@dataclass(frozen=True)
+class StudyNoise:
+    """`study.noise`: the noise floor (hhnas.study.noise)."""
+
+    best: int
+    random: int
+    seeds: int
+    seed: int
+
+
+@dataclass(frozen=True)
 class Study:
-    """`study` (config/study.yaml, `make study`): variants x datasets with the search's budget."""
+    """`study` (config/study.yaml, `make study`): the confirmatory runs (variants x datasets x
+    `experiments`, on seeds drawn from `search_seed`), the noise floor and the surrogate
+    benchmark (docs/study.md)."""
 
     datasets: tuple[str, ...]
     variants: tuple[str, ...]
@@ -275,6 +303,13 @@ class Study:
     bootstrap: int
     seed: int
     level: float
+    experiments: int
+    search_seed: int
+    margin: float
+    alpha: float
+    surrogate_variants: tuple[str, ...]
+    surrogate: StudySurrogate
+    noise: StudyNoise
 
 
 @dataclass(frozen=True)
@@ -384,16 +419,34 @@ class Config:
             return []
         return list(self.run_datasets)
 
-    def job_config(self, dataset: str, variant: str) -> dict[str, Any]:
+    @property
+    def study_search(self) -> dict[str, dict[str, Any]]:
+        """The study's variants (confirmatory and surrogate) with the study's own search seed."""
+        if self.study is None:
+            return {}
+        names = dict.fromkeys(self.study.variants + self.study.surrogate_variants)
+        return {v: {**self.variant_search[v], "seed": self.study.search_seed} for v in names}
+
+    @property
+    def study_dirs(self) -> dict[str, str]:
+        """Confirmatory variant -> the variant whose files under results/study/ it reads."""
+        if self.study is None:
+            return {}
+        dirs = shared_dirs({v: self.study_search[v] for v in self.study.variants})
+        return dirs
+
+    def job_config(self, dataset: str, variant: str, study: bool = False) -> dict[str, Any]:
         """The config sections that decide a search's outcome (its config hash,
         hhnas.jobs.iteration.search_config_hash): what an iteration job, and the final model
         retraining its candidates, read. The run length is left out, so raising
         search.iterations extends a finished search; keys keep the config's order (the search
-        draws its mutations in the parameters' order)."""
+        draws its mutations in the parameters' order). `study`: the study's confirmatory run of
+        the variant (its own search seed)."""
         from hhnas.variants import BUDGET_KEYS
 
         raw = self.raw
-        search = {k: v for k, v in self.variant_search[variant].items() if k not in BUDGET_KEYS}
+        chosen = self.study_search[variant] if study else self.variant_search[variant]
+        search = {k: v for k, v in chosen.items() if k not in BUDGET_KEYS}
         return {
             "search": search,
             "training": raw["training"],
@@ -771,7 +824,11 @@ def check(
     try:
         main = main_variant(dict(config))
         names = [main] + [
-            v for v in comparison_variants(dict(config)) + study_variants(dict(config)) if v != main
+            v
+            for v in comparison_variants(dict(config))
+            + study_variants(dict(config))
+            + surrogate_variants(dict(config))
+            if v != main
         ]
         names = list(dict.fromkeys(names))
         for v in names:
@@ -779,6 +836,7 @@ def check(
     except ValueError as exc:
         problems.append(str(exc))
     problems += variant_problems(config, searches, validate)
+    problems += study_problems(config, searches)
     if not problems:
         problems += class_size_problems(config)
     if files and not problems:
@@ -857,19 +915,71 @@ def final_problems(config: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def study_problems(
+    config: Mapping[str, Any], searches: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """What the study needs of its variants and seeds, before any job."""
+    raw = config.get("study")
+    if not raw:
+        return []
+    out = []
+    spec = {**section_defaults("study"), **raw}
+    if int(spec["search_seed"]) == int(config["search"]["seed"]):
+        out.append(
+            f"study.search_seed={spec['search_seed']} equals search.seed: the confirmatory runs "
+            "would reuse the seeds the default was chosen on; set study.search_seed to another "
+            "value (docs/study.md, 'Seeds')"
+        )
+    surrogate = {**section_defaults("study.surrogate"), **(spec.get("surrogate") or {})}
+    used = {int(config["search"]["seed"]), int(spec["search_seed"])}
+    if int(surrogate["search_seed"]) in used:
+        out.append(
+            f"study.surrogate.search_seed={surrogate['search_seed']} is also search.seed or "
+            "study.search_seed: give the surrogate benchmark seeds of its own"
+        )
+    names = list(spec.get("surrogate_variants") or spec["variants"])
+    for ref in spec["reference"]:
+        if ref not in names:
+            out.append(
+                f"study.reference names {ref!r}, which study.surrogate_variants leaves out: "
+                "every reference must run against the surrogate too"
+            )
+    for v in names:
+        objective = (searches.get(v, {}).get("reward") or {}).get("objective", "accuracy")
+        if objective != "accuracy":
+            out.append(
+                f"study.surrogate_variants: {v!r} maximises {objective}, which needs a measured "
+                "cost the surrogate does not model; leave it out of surrogate_variants"
+            )
+    return out
+
+
 def _study(config: Mapping[str, Any]) -> Study | None:
     raw = config.get("study")
     if not raw:
         return None
     spec = {**section_defaults("study"), **raw}
+    variants = tuple(study_variants(dict(config)))
     return Study(
         datasets=tuple(spec["datasets"]),
-        variants=tuple(study_variants(dict(config))),
+        variants=variants,
         reference=tuple(spec["reference"]),
         bootstrap=int(spec["bootstrap"]),
         seed=int(spec["seed"]),
         level=float(spec["level"]),
+        experiments=int(spec["experiments"]),
+        search_seed=int(spec["search_seed"]),
+        margin=float(spec["margin"]),
+        alpha=float(spec["alpha"]),
+        surrogate_variants=tuple(spec.get("surrogate_variants") or variants),
+        surrogate=_nested(StudySurrogate, "study.surrogate", spec),
+        noise=_nested(StudyNoise, "study.noise", spec),
     )
+
+
+def _nested(cls: type, section: str, parent: Mapping[str, Any]) -> Any:
+    values = {**section_defaults(section), **(parent.get(section.rsplit(".", 1)[1]) or {})}
+    return cls(**_typed(cls, section, values))
 
 
 def shared_dirs(searches: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:

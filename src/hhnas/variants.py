@@ -52,6 +52,13 @@ def study_variants(config: dict[str, Any]) -> list[str]:
     return list((config.get("study") or {}).get("variants", []))
 
 
+def surrogate_variants(config: dict[str, Any]) -> list[str]:
+    """`study.surrogate_variants`: the variants run against the surrogate (default: all of
+    study.variants)."""
+    study = config.get("study") or {}
+    return list(study.get("surrogate_variants") or study.get("variants", []))
+
+
 def load_ablation(path: str) -> dict[str, Any]:
     """An ablation file holds only `search:` overrides; anything else would change more than
     the search and make the comparison unfair."""
@@ -84,7 +91,7 @@ def variant_search(config: dict[str, Any], variant: str, ablation_dir: str) -> d
     cmp = config.get("comparison") or {}
     strategies = set(cmp.get("strategies", []))
     ablations = set(cmp.get("ablations", []))
-    for name in study_variants(config):
+    for name in study_variants(config) + surrogate_variants(config):
         (strategies if name in STRATEGY_NAMES else ablations).add(name)
     if variant == main_variant(config):
         return copy.deepcopy(search)

@@ -441,67 +441,95 @@ def _study_datasets(inputs: dict[str, Any]) -> list[str]:
     return [k[len("study_summary_") :] for k in inputs if k.startswith("study_summary_")]
 
 
+def _pts(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{x:.2f}"
+
+
 def study_notes(summary: dict[str, Any]) -> list[str]:
-    """What one dataset's study says, from its numbers: the best variant by mean best
-    validation accuracy, each variant against the references, and whether P(s) follows the
-    importances."""
-    d, variants = summary["dataset"], summary["variants"]
-    ranked = sorted(
-        (v for v in variants if variants[v]["val_mean"] is not None),
-        key=lambda v: -variants[v]["val_mean"],
-    )
-    if not ranked:
-        return [f"{d}: no successful candidate."]
-    top = ranked[0]
-    lo, hi = variants[top]["val_ci"]
+    """What one dataset's study measured beside the conclusion, each figure from its summary:
+    the surrogate's fidelity and whether it orders the variants as the real runs did, the noise
+    floor and the smallest differences it lets the study see, and the Q-table analysis. No
+    ranking of the variants: the conclusion (hhnas.reporting.study_conclusion) says what the
+    tests allow."""
+    d = summary["dataset"]
+    sur, noise = summary["surrogate"], summary["noise"]
+    fid = sur["fidelity"]
+    hold = fid["holdout"]["val"]
+    order = sur["order"]
     notes = [
-        f"{d} ({summary['candidates']} candidates): highest mean best validation accuracy "
-        f"{top} {variants[top]['val_mean']:.2f} % (95 % CI {lo:.2f}-{hi:.2f}); order: "
-        + ", ".join(f"{v} {variants[v]['val_mean']:.2f}" for v in ranked)
-        + "."
+        f"{d}, surrogate: {fid['choice']} ({fid['reason']}); on {fid['n_holdout']} held-out "
+        f"real candidates R² {hold['r2']:.3f}, Spearman {hold['spearman']:.3f}, mean absolute "
+        f"error {hold['mae'] * 100:.2f} points of validation accuracy. Run at the confirmatory "
+        f"runs' own seeds it orders the variants {', '.join(order['surrogate_order'])}; the "
+        f"real runs ordered them {', '.join(order['real_order'])} (Kendall's tau "
+        f"{_pts(order['kendall_tau'])}; same top variant: {'yes' if order['same_top'] else 'no'}).",
+        f"{d}, noise floor: retraining one configuration with another seed moves its "
+        f"validation accuracy by a pooled sd of {_pts(noise['val_sd'])} points (test "
+        f"{_pts(noise['test_sd'])}). From that noise alone, with the confirmatory runs' "
+        f"experiments a difference below {_pts(noise['detectable_real'])} points cannot be "
+        f"seen (two-sided t-test at alpha {summary['settings']['alpha']}, 80 % power), and "
+        f"with the surrogate's {sur['seeds']} seeds one below "
+        f"{_pts(noise['detectable_surrogate'])} points.",
     ]
-    for v in ranked:
-        tests = variants[v]["tests"]
-        parts = [
-            f"{ref} {t['mean_diff']:+.2f} pts (p {t['p_t']:.3f} t-test, {t['p_flip']:.3f} "
-            "sign-flip)"
-            for ref, t in tests.items()
-            if t is not None
-        ]
-        if parts:
-            notes.append(f"{d}, {v} against " + "; ".join(parts) + ".")
-    for v, rho in summary["importance"]["spearman"].items():
-        imp = summary["importance"]["importance"]
-        order = sorted(imp, key=lambda n: -imp[n])
+    observed = noise.get("observed", {})
+    if observed:
         notes.append(
-            f"{d}: fANOVA ranks {', '.join(order[:3])} most important; Spearman's rho of "
-            f"importance against {v}'s final P(s): "
-            + ("undefined (constant)" if rho != rho else f"{rho:+.2f}")
+            f"{d}, from the paired differences the confirmatory runs observed (search paths vary "
+            "as well as training seeds), the smallest detectable differences are: "
+            + "; ".join(f"{k} {_pts(v)} points" for k, v in observed.items())
             + "."
         )
+    q = summary["qtable"]
+    imp = q["importance"]
+    top = sorted(imp, key=lambda n: -imp[n])[:3]
+    parts = []
+    for v, r in q["per_variant"].items():
+        ci = r["ci"]
+        parts.append(
+            f"{v} mean rho {_pts(r['mean_rho'])}"
+            + ("" if ci is None else f" (95 % t-CI [{ci[0]:.2f}, {ci[1]:.2f}], n {r['n']})")
+        )
+    for v, c in q["against_frozen"].items():
+        parts.append(
+            f"{v} minus random-mutation {c['mean_diff']:+.2f} "
+            f"[{c['ci_low']:+.2f}, {c['ci_high']:+.2f}], raw p {c['p']:.3f}"
+        )
+    notes.append(
+        f"{d}, Q-table: the surrogate's most important features are {', '.join(top)}. "
+        "Spearman's rho between importance and how often a search mutated each feature in its "
+        "second half: " + "; ".join(parts) + "."
+    )
     return notes
 
 
 def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
-    """The study's tables, figures and notes for every dataset in `inputs` (study_* keys)."""
+    """The study's conclusion, tables, figures and notes for every dataset in `inputs`."""
     tables, figures, notes = [], [], []
-    for d in _study_datasets(inputs):
-        table = pd.read_csv(inputs[f"study_table_{d}"], dtype=str, keep_default_na=False)
-        imp = pd.read_csv(inputs[f"study_importance_{d}"], dtype=str, keep_default_na=False)
+    if "study_conclusion" in inputs:
+        notes.append(read_json(inputs["study_conclusion"])["text"])
+        table = pd.read_csv(inputs["study_conclusion_table"], dtype=str, keep_default_na=False)
         tables.append(
             {
-                "title": f"Study: variants under one budget ({d})",
-                "caption": caption("study_table", dataset=d),
+                "title": "Study: conclusion, every comparison with raw and Holm-adjusted p",
+                "caption": caption("study_conclusion"),
                 "html": table_html(table),
             }
         )
-        tables.append(
-            {
-                "title": f"Study: parameter importances and learned P(s) ({d})",
-                "caption": caption("study_importance", dataset=d),
-                "html": table_html(imp),
-            }
-        )
+    for d in _study_datasets(inputs):
+        for key, title in (
+            ("table", "confirmatory runs"),
+            ("surrogate", "surrogate benchmark"),
+            ("noise", "noise floor"),
+            ("qtable", "does the Q-table mutate what matters?"),
+        ):
+            table = pd.read_csv(inputs[f"study_{key}_{d}"], dtype=str, keep_default_na=False)
+            tables.append(
+                {
+                    "title": f"Study: {title} ({d})",
+                    "caption": caption(f"study_{key}", dataset=d),
+                    "html": table_html(table),
+                }
+            )
         figures.append(
             _figure(
                 inputs[f"study_curves_{d}"],
@@ -526,6 +554,7 @@ def build_study_report(
     """results/study.html: the study alone (`make study`)."""
     study = cfg.study
     section = study_section(inputs)
+    shared = [f"{v} = {d}" for v, d in cfg.study_dirs.items() if v != d]
     context = {
         **_provenance(cfg.raw, basedir),
         "title": "HHNAS-AM study: does adaptive mutation beat plain search?",
@@ -539,13 +568,16 @@ def build_study_report(
         "failed": [],
         "runtimes": [],
         "notes": [
-            f"Variants: {', '.join(study.variants)}; each ran {cfg.experiments} experiments x "
-            f"{cfg.iterations} iterations with the same experiment seeds on every dataset. "
+            f"Confirmatory runs: {', '.join(study.variants)}; each ran {study.experiments} "
+            f"experiments x {cfg.iterations} iterations on every dataset, experiment seeds "
+            f"{study.search_seed * 1000 + 1}-{study.search_seed * 1000 + study.experiments} "
+            f"(the default was chosen on search.seed {cfg.raw['search']['seed']}'s seeds). "
             "Variants that share another's configuration share its files: "
-            + (", ".join(f"{v} = {d}" for v, d in cfg.variant_dir.items() if v != d) or "none")
+            + (", ".join(shared) or "none")
             + ".",
-            "The new default was chosen by the rule written in docs/study.md before the study "
-            "ran: validation accuracy on spider only.",
+            f"Surrogate benchmark: {', '.join(study.surrogate_variants)}, "
+            f"{study.surrogate.seeds} seeds each. Equivalence margin {study.margin} points, "
+            f"alpha {study.alpha} (docs/study.md).",
         ]
         + section["notes"],
     }

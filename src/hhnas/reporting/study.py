@@ -1,19 +1,19 @@
 """The study (`make study`, docs/study.md): does adaptive mutation beat plain search?
 
-Per dataset, every variant ran the same experiments (same seeds) for the same iterations. This
-module turns their metrics and final states into:
+Per dataset this module turns three kinds of evidence into tables, figures and a summary:
 
-* a table: per variant, best validation accuracy and its test accuracy (mean ± sd and a
-  percentile-bootstrap CI of the mean over experiments), iterations to 99 % of the final best,
-  failed candidates, wall time; and a paired test of each variant against each reference
-  variant, experiment by experiment (same seed index): the mean difference, the paired t-test's
-  p and the exact sign-flip permutation test's p;
-* best-so-far curves, the mean over experiments with a bootstrap CI band;
-* which parameters mattered: Optuna's fANOVA importances over every candidate of the dataset,
-  beside the mutation probabilities P(s) each Q-learning variant held at the end of its
-  experiments, and their Spearman rank correlation;
-* accuracy against cost (trainable parameters), every candidate, with each variant's Pareto
-  front.
+* the confirmatory runs: every variant ran `study.experiments` experiments on seeds disjoint
+  from the ones the default was chosen on. Per variant, the best validation accuracy per
+  experiment and its test accuracy (mean ± sd, t-interval of the mean), iterations to 99 % of
+  the final best, failed candidates, wall time; against each reference variant, the paired
+  difference (experiment i of both shares its seed) with its t-interval, d_z, the paired
+  t-test's raw p and the TOST p for equivalence within `study.margin`. The Holm adjustment over
+  every reported comparison happens once all datasets are in (hhnas.reporting.study_conclusion).
+* the surrogate benchmark (hhnas.study): the same numbers over hundreds of simulated seeds, the
+  surrogate's fidelity, and whether it reproduces the confirmatory runs' order of the variants
+  at their own seeds;
+* the noise floor: the retrained configurations' seed-to-seed sd and the smallest difference
+  each sample size can detect; and the Q-table analysis (does it mutate what matters?).
 
 Variants are compared on validation accuracy; test accuracy is reported, never used to choose.
 A variant that shares another's files (hhnas.config.shared_dirs) reads them under that name.
@@ -32,6 +32,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from scipy import stats
 
 from hhnas.io import read_json, write_bytes
 from hhnas.reporting.comparison import (
@@ -43,15 +44,8 @@ from hhnas.reporting.comparison import (
     experiment_stats,
     load_variant,
 )
-from hhnas.reporting.importance import final_mutation_probabilities, param_importances
-from hhnas.reporting.study_stats import (
-    bootstrap_ci,
-    mean_sd,
-    paired_t_test,
-    pareto_front,
-    sign_flip_test,
-)
-from hhnas.search.space import SearchSpace
+from hhnas.reporting.study_stats import mean_sd, paired_comparison, pareto_front, t_interval
+from hhnas.study.noise import detectable_difference
 
 
 def load_study(
@@ -77,94 +71,287 @@ def _ms(values: Sequence[float], digits: int = 2) -> str | None:
     return f"{m:.{digits}f} ± {sd:.{digits}f}"
 
 
-def _column(stats: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:
-    return [s[key] * scale for s in stats if s[key] is not None]
+def _column(stats_: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:
+    return [s[key] * scale for s in stats_ if s[key] is not None]
 
 
-def paired(
-    a: list[dict[str, Any]], b: list[dict[str, Any]], key: str = "best_val"
+def _interval(values: Sequence[float], level: float) -> list[float] | None:
+    return list(t_interval(values, level)) if len(values) > 1 else None
+
+
+def compare(
+    a: Sequence[float | None], b: Sequence[float | None], level: float, margin: float
 ) -> dict[str, Any] | None:
-    """`key` (in %) of a minus b over the experiments both have and both finished."""
-    bv = {s["experiment"]: s[key] for s in b}
-    pairs = [
-        (s[key] * 100, bv[s["experiment"]] * 100)
-        for s in a
-        if s[key] is not None and bv.get(s["experiment"]) is not None
-    ]
+    """a minus b (in points) over the pairs where both are defined; None below 2 pairs."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     if len(pairs) < 2:
         return None
     x, y = [p[0] for p in pairs], [p[1] for p in pairs]
-    t = paired_t_test(x, y)
-    flip = sign_flip_test(x, y)
-    return {"n": len(pairs), "mean_diff": t["mean_diff"], "p_t": t["p"], "p_flip": flip["p"]}
+    return {**paired_comparison(x, y, level, margin), "level": level}
+
+
+def variant_entry(
+    best_val: Sequence[float | None], test: Sequence[float | None], level: float
+) -> dict[str, Any]:
+    """Means and t-intervals of one variant's per-experiment (or per-seed) results (in %)."""
+    val = [v for v in best_val if v is not None]
+    tst = [v for v in test if v is not None]
+    return {
+        "best_val": list(best_val),
+        "test_at_best": list(test),
+        "val_mean": mean_sd(val)[0] if val else None,
+        "val_sd": mean_sd(val)[1] if val else None,
+        "val_ci": _interval(val, level),
+        "test_mean": mean_sd(tst)[0] if tst else None,
+        "test_ci": _interval(tst, level),
+    }
 
 
 def summarise(
     frames: Mapping[str, pd.DataFrame],
     reference: Sequence[str],
-    n_boot: int,
     level: float,
-    seed: int,
+    margin: float,
 ) -> dict[str, dict[str, Any]]:
-    """variant -> raw numbers: per-experiment stats, means, CIs and paired tests."""
+    """variant -> the confirmatory runs' numbers: per-experiment stats, means, t-intervals and
+    the paired comparisons with each reference (validation accuracy, in points)."""
     per = {v: experiments(df) for v, df in frames.items()}
+    by_exp = {v: {s["experiment"]: s for s in stats_} for v, stats_ in per.items()}
+    exps = sorted(set().union(*(set(e) for e in by_exp.values())))
+
+    def values(v: str, key: str) -> list[float | None]:
+        return [
+            None if by_exp[v].get(e, {}).get(key) is None else by_exp[v][e][key] * 100.0
+            for e in exps
+        ]
+
     out: dict[str, dict[str, Any]] = {}
-    for v, stats in per.items():
-        val, test = _column(stats, "best_val", 100.0), _column(stats, "test_at_best", 100.0)
-        entry: dict[str, Any] = {
-            "experiments": stats,
-            "best_val": val,
-            "test_at_best": test,
-            "val_mean": mean_sd(val)[0] if val else None,
-            "val_ci": list(bootstrap_ci(val, n_boot, level, seed)) if val else None,
-            "test_mean": mean_sd(test)[0] if test else None,
-            "test_ci": list(bootstrap_ci(test, n_boot, level, seed)) if test else None,
+    for v, stats_ in per.items():
+        entry = {
+            "experiments": stats_,
+            **variant_entry(values(v, "best_val"), values(v, "test_at_best"), level),
             "tests": {},
         }
         for ref in reference:
             if ref != v and ref in per:
-                entry["tests"][ref] = paired(stats, per[ref])
+                entry["tests"][ref] = compare(
+                    values(v, "best_val"), values(ref, "best_val"), level, margin
+                )
         out[v] = entry
     return out
 
 
-def study_table(
-    summary: Mapping[str, Mapping[str, Any]], reference: Sequence[str], level: float
-) -> pd.DataFrame:
-    """One row per variant; every cell a pre-formatted string (None where undefined)."""
-    pct = f"{round(level * 100)} % CI"
-    rows = []
-    for v, entry in summary.items():
-        stats = entry["experiments"]
-        row: dict[str, Any] = {
-            "Variant": v,
-            "Exp": str(len(stats)),
-            "Best Val (%)": _ms(entry["best_val"]),
-            f"Val {pct}": _fmt_ci(entry["val_ci"]),
-            "Test at Best (%)": _ms(entry["test_at_best"]),
-            f"Test {pct}": _fmt_ci(entry["test_ci"]),
-            "Iters to 99%": _ms(_column(stats, "to_99"), 1),
-            "Failed": _ms(_column(stats, "failed"), 1),
-            "Time (s)": _ms(_column(stats, "wall"), 0),
+def surrogate_summary(
+    simulated: Mapping[str, Mapping[str, Any]],
+    reference: Sequence[str],
+    level: float,
+    margin: float,
+    key: str = "surrogate",
+) -> dict[str, dict[str, Any]]:
+    """The same numbers for the simulated searches (`key`: surrogate or at_real_seeds); seed j
+    of every variant is the same experiment seed, so the comparisons pair by position."""
+    out: dict[str, dict[str, Any]] = {}
+    for v, sim in simulated.items():
+        s = sim[key]
+        entry = {
+            **variant_entry(s["best_val"], s["test_at_best"], level),
+            "failed": _mean_or_none(s["failed"]),
+            "tests": {},
         }
         for ref in reference:
-            t = entry["tests"].get(ref)
-            row[f"Val diff vs {ref} (pts)"] = None if t is None else f"{t['mean_diff']:+.2f}"
-            row[f"p vs {ref} (t / sign-flip)"] = (
-                None if t is None else f"{_p(t['p_t'])} / {_p(t['p_flip'])}"
-            )
-        rows.append(row)
-    return pd.DataFrame(rows, dtype=object)
+            if ref != v and ref in simulated:
+                if simulated[ref][key]["seeds"] != s["seeds"]:
+                    raise ValueError(f"{v} and {ref} were simulated on different seeds")
+                entry["tests"][ref] = compare(
+                    s["best_val"], simulated[ref][key]["best_val"], level, margin
+                )
+        out[v] = entry
+    return out
+
+
+def _mean_or_none(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+def order_agreement(real: Mapping[str, Any], simulated: Mapping[str, Any]) -> dict[str, Any]:
+    """Does the surrogate, run at the confirmatory runs' own seeds, order the variants as the
+    real runs did (by mean best validation accuracy)? Kendall's tau of the two orders and
+    whether the top variant is the same."""
+    names = [
+        v
+        for v in real
+        if v in simulated
+        and real[v]["val_mean"] is not None
+        and simulated[v]["val_mean"] is not None
+    ]
+    r = [real[v]["val_mean"] for v in names]
+    s = [simulated[v]["val_mean"] for v in names]
+    tau = float(stats.kendalltau(r, s).statistic) if len(names) > 1 else math.nan
+    return {
+        "variants": names,
+        "real_order": sorted(names, key=lambda v: -real[v]["val_mean"]),
+        "surrogate_order": sorted(names, key=lambda v: -simulated[v]["val_mean"]),
+        "kendall_tau": tau,
+        "same_top": bool(names)
+        and max(names, key=lambda v: real[v]["val_mean"])
+        == max(names, key=lambda v: simulated[v]["val_mean"]),
+    }
 
 
 def _fmt_ci(ci: Sequence[float] | None) -> str | None:
     return None if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-def _p(p: float) -> str:
+def _p(p: float | None) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "–"
     return f"{p:.3f}" if p >= 0.001 else "<0.001"
+
+
+def _diff(t: Mapping[str, Any] | None) -> str | None:
+    if t is None:
+        return None
+    return f"{t['mean_diff']:+.2f} [{t['ci_low']:+.2f}, {t['ci_high']:+.2f}], d_z {_num(t['d_z'])}"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.2f}"
+
+
+def study_table(
+    summary: Mapping[str, Mapping[str, Any]],
+    reference: Sequence[str],
+    level: float,
+    n_label: str = "Exp",
+) -> pd.DataFrame:
+    """One row per variant; every cell a pre-formatted string (None where undefined). The p
+    values are raw: their Holm adjustment is in the conclusion table."""
+    pct = f"{round(level * 100)} % t-CI"
+    rows = []
+    for v, entry in summary.items():
+        val = [x for x in entry["best_val"] if x is not None]
+        row: dict[str, Any] = {
+            "Variant": v,
+            n_label: str(len(val)),
+            "Best Val (%)": _ms(val),
+            f"Val {pct}": _fmt_ci(entry["val_ci"]),
+            "Test at Best (%)": _ms([x for x in entry["test_at_best"] if x is not None]),
+            f"Test {pct}": _fmt_ci(entry["test_ci"]),
+        }
+        if "experiments" in entry:
+            stats_ = entry["experiments"]
+            row["Iters to 99%"] = _ms(_column(stats_, "to_99"), 1)
+            row["Failed"] = _ms(_column(stats_, "failed"), 1)
+            row["Time (s)"] = _ms(_column(stats_, "wall"), 0)
+        else:
+            row["Failed"] = None if entry.get("failed") is None else f"{entry['failed']:.1f}"
+        for ref in reference:
+            t = entry["tests"].get(ref)
+            row[f"Val diff vs {ref} (pts, {pct})"] = _diff(t)
+            row[f"raw p vs {ref} (t / TOST)"] = (
+                None if t is None else f"{_p(t['p'])} / {_p(t.get('p_tost'))}"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, dtype=object)
+
+
+def noise_table(noise: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for c in noise["configurations"]:
+        rows.append(
+            {
+                "Kind": c["kind"],
+                "Model": None if c["model"] is None else f"M{c['model']}",
+                "Search Val (%)": f"{c['search_val_acc']:.2f}",
+                "Seeds": str(c["n"]),
+                "Failed": str(c["failed"]),
+                "Val (%)": _msd(c["val_mean"], c["val_sd"]),
+                "Test (%)": _msd(c["test_mean"], c["test_sd"]),
+            }
+        )
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _msd(mean: float, sd: float) -> str | None:
+    if mean is None or math.isnan(mean):
+        return None
+    return f"{mean:.2f} ± {'–' if math.isnan(sd) else f'{sd:.2f}'}"
+
+
+def noise_floor(
+    noise: Mapping[str, Any],
+    real: Mapping[str, Any],
+    reference: Sequence[str],
+    experiments_: int,
+    seeds: int,
+    alpha: float,
+) -> dict[str, Any]:
+    """What the study can see: the smallest difference in mean validation accuracy a two-sided
+    t test at `alpha` detects with 80 % power, (a) from the retraining noise alone (a floor: a
+    search's best-of-50 also varies with its path), at the confirmatory runs' n and at the
+    surrogate's n, and (b) from the paired differences the confirmatory runs observed."""
+    sd = noise["val_sd"]
+    out: dict[str, Any] = {
+        "val_sd": sd,
+        "test_sd": noise["test_sd"],
+        "val_sd_best": noise.get("val_sd_best"),
+        "val_sd_random": noise.get("val_sd_random"),
+        "detectable_real": detectable_difference(sd, experiments_, alpha),
+        "detectable_surrogate": detectable_difference(sd, seeds, alpha),
+        "observed": {},
+    }
+    for v, entry in real.items():
+        for ref, t in entry["tests"].items():
+            if t is not None:
+                out["observed"][f"{v} vs {ref}"] = detectable_difference(
+                    t["sd_diff"], t["n"], alpha, paired_sd=True
+                )
+    return out
+
+
+def qtable_table(q: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Features by the surrogate's importance, beside how often each learning variant mutated
+    them in the second half of its searches; the raw numbers add, per variant, the mean over
+    seeds of Spearman's rho between the two (with its t-interval) and each learning variant's
+    rho against random-mutation's, paired by seed (the frozen Q-table is the null)."""
+    names = sorted(q["features"], key=lambda n: -q["importance"][n])
+    variants = q["variants"]
+    table = pd.DataFrame(
+        {
+            "Feature": names,
+            "Surrogate importance": [f"{q['importance'][n]:.3f}" for n in names],
+            **{
+                f"Mutated (iter >= {q['start']}) {v}": [
+                    f"{variants[v]['mean_frequency'][n]:.3f}" for n in names
+                ]
+                for v in variants
+            },
+        },
+        dtype=object,
+    )
+    raw: dict[str, Any] = {"per_variant": {}, "against_frozen": {}}
+    for v, entry in variants.items():
+        rho = [r for r in entry["rho"] if not math.isnan(r)]
+        raw["per_variant"][v] = {
+            "n": len(rho),
+            "mean_rho": float(np.mean(rho)) if rho else math.nan,
+            "ci": list(t_interval(rho)) if len(rho) > 1 else None,
+        }
+    frozen = variants.get("random-mutation")
+    if frozen is not None:
+        for v, entry in variants.items():
+            if v == "random-mutation":
+                continue
+            pairs = [
+                (a, b)
+                for a, b in zip(entry["rho"], frozen["rho"], strict=True)
+                if not (math.isnan(a) or math.isnan(b))
+            ]
+            if len(pairs) > 1:
+                raw["against_frozen"][v] = paired_comparison(
+                    [p[0] for p in pairs], [p[1] for p in pairs]
+                )
+    return table, raw
 
 
 # --- curves ---------------------------------------------------------------------------------
@@ -184,14 +371,14 @@ def curves(frames: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
     return out
 
 
-def curve_band(arr: np.ndarray, n_boot: int, level: float, seed: int) -> np.ndarray:
-    """(2 x iterations): the bootstrap CI of the mean at each iteration (NaN where some
+def curve_band(arr: np.ndarray, level: float) -> np.ndarray:
+    """(2 x iterations): the t-interval of the mean at each iteration (NaN where some
     experiment has no success yet)."""
     band = np.full((2, arr.shape[1]), np.nan)
     for i in range(arr.shape[1]):
         col = arr[:, i]
         if not np.isnan(col).any():
-            band[:, i] = bootstrap_ci(col.tolist(), n_boot, level, seed)
+            band[:, i] = t_interval(col.tolist(), level)
     return band
 
 
@@ -208,11 +395,9 @@ def plot_curves(
     out_png: str,
     out_svg: str,
     title: str,
-    n_boot: int,
     level: float,
-    seed: int,
 ) -> None:
-    """Mean best-so-far per variant with its bootstrap CI band; the y axis starts a few points
+    """Mean best-so-far per variant with its t-interval band; the y axis starts a few points
     below the lowest final mean (the differences are what the figure is for)."""
     data = curves(frames)
     with matplotlib.rc_context(_RC):
@@ -226,7 +411,7 @@ def plot_curves(
             mean = arr.mean(axis=0)
             finals.append(mean[-1])
             ax.plot(x, mean, color=color, label=f"{v} (n={arr.shape[0]})", lw=1.4)
-            band = curve_band(arr, n_boot, level, seed)
+            band = curve_band(arr, level)
             ax.fill_between(x, band[0], band[1], color=color, alpha=0.15, lw=0)
         good = [f for f in finals if not math.isnan(f)]
         if good:
@@ -240,7 +425,7 @@ def plot_curves(
         fig.text(
             0.01,
             0.01,
-            f"band: {round(level * 100)} % bootstrap CI of the mean over experiments; "
+            f"band: {round(level * 100)} % t-interval of the mean over experiments; "
             "y axis zoomed (earlier iterations run off the bottom)",
             fontsize=7,
             color="0.35",
@@ -286,121 +471,73 @@ def plot_accuracy_cost(
     return fronts
 
 
-# --- importances ----------------------------------------------------------------------------
-
-
-def candidates(paths: Sequence[str]) -> list[dict[str, Any]]:
-    """macro, params and validation accuracy of every successful candidate in `paths`."""
-    out = []
-    for path in paths:
-        rec = read_json(path)
-        if rec.get("status") == "ok":
-            out.append({"macro": rec["macro"], "params": rec["params"], "accuracy": rec["val_acc"]})
-    return out
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rank correlation (average ranks for ties); NaN when one side is constant."""
-    rx, ry = pd.Series(list(x)).rank().to_numpy(), pd.Series(list(y)).rank().to_numpy()
-    if rx.std() == 0 or ry.std() == 0:
-        return math.nan
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def importance_table(
-    metric_paths: Sequence[str],
-    states: Mapping[str, Sequence[str]],
-    space: SearchSpace,
-    max_prob: Mapping[str, float],
-    seed: int = 0,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rows: mutable features. Columns: the fANOVA importance over every candidate in
-    `metric_paths`, then per Q-learning variant the mean over its experiments of P(s) in its
-    final states. Returns the formatted table and the raw numbers (with Spearman's rho of
-    importance against each variant's P(s))."""
-    imp = param_importances(candidates(metric_paths), space, seed=seed)
-    names = list(imp)
-    probs: dict[str, list[float]] = {}
-    for variant, paths in states.items():
-        per_exp = [
-            final_mutation_probabilities(read_json(p)["state"], max_prob[variant]) for p in paths
-        ]
-        per_exp = [p for p in per_exp if p]
-        if per_exp:
-            probs[variant] = [float(np.mean([p[n] for p in per_exp])) for n in names]
-    table = pd.DataFrame(
-        {
-            "Parameter": names,
-            "fANOVA importance": [f"{imp[n]:.3f}" for n in names],
-            **{f"P(s) {v}": [f"{x:.3f}" for x in vals] for v, vals in probs.items()},
-        },
-        dtype=object,
-    )
-    raw = {
-        "importance": imp,
-        "final_p": {v: dict(zip(names, vals, strict=True)) for v, vals in probs.items()},
-        "spearman": {v: spearman([imp[n] for n in names], vals) for v, vals in probs.items()},
-    }
-    return table, raw
-
-
 # --- one dataset's outputs ------------------------------------------------------------------
 
 
 def write_dataset_study(
     dataset: str,
     metrics: Mapping[str, Sequence[str]],
-    states: Mapping[str, Sequence[str]],
     dirs: Mapping[str, str],
-    search_cfg: Mapping[str, Any],
-    max_prob: Mapping[str, float],
+    noise_path: str,
+    surrogate_path: str,
     settings: Mapping[str, Any],
     out: Mapping[str, str],
 ) -> dict[str, Any]:
     """Every study output of one dataset; returns (and writes to out['summary']) the raw numbers.
 
-    `settings`: reference, bootstrap, level, seed (config `study`). `out`: table (stem of
-    .csv/.md/.tex), importance (stem), curves_png/svg, cost_png/svg, summary.
+    `settings`: reference, level, margin, alpha (config `study`). `out`: table, surrogate,
+    noise, qtable (stems of .csv/.md/.tex), curves_png/svg, cost_png/svg, summary.
     """
     from hhnas.io import write_json
     from hhnas.reporting.comparison import write_comparison_table
     from hhnas.reporting.tables import write_table
-    from hhnas.search.space import space_from_config
 
     reference = list(settings["reference"])
-    n_boot, level, seed = (
-        int(settings["bootstrap"]),
+    level, margin, alpha = (
         float(settings["level"]),
-        int(settings["seed"]),
+        float(settings["margin"]),
+        float(settings["alpha"]),
     )
     frames = load_study(metrics, dirs)
-    summary = summarise(frames, reference, n_boot, level, seed)
-    write_comparison_table(study_table(summary, reference, level), out["table"])
+    real = summarise(frames, reference, level, margin)
+    write_comparison_table(study_table(real, reference, level), out["table"])
+    sim = read_json(surrogate_path)
+    surrogate = surrogate_summary(sim["variants"], reference, level, margin)
+    at_real = surrogate_summary(sim["variants"], reference, level, margin, "at_real_seeds")
+    write_table(study_table(surrogate, reference, level, n_label="Seeds"), out["surrogate"])
+    noise = read_json(noise_path)
+    write_table(noise_table(noise), out["noise"])
+    q_table, q_raw = qtable_table(sim["qtable"])
+    write_table(q_table, out["qtable"])
     plot_curves(
         frames,
         out["curves_png"],
         out["curves_svg"],
-        f"Best-so-far validation accuracy ({dataset})",
-        n_boot,
+        f"Best-so-far validation accuracy, confirmatory runs ({dataset})",
         level,
-        seed,
     )
     fronts = plot_accuracy_cost(
         frames, out["cost_png"], out["cost_svg"], f"Accuracy against cost ({dataset})"
     )
-    # Each directory once: a variant sharing another's files adds no candidates.
-    own = {dirs.get(v, v): paths for v, paths in metrics.items()}
-    all_paths = [p for paths in own.values() for p in paths]
-    imp_table, imp = importance_table(
-        all_paths, states, space_from_config(dict(search_cfg)), max_prob, seed
-    )
-    write_table(imp_table, out["importance"])
+    experiments_ = max(len(e["experiments"]) for e in real.values())
     result = {
         "dataset": dataset,
-        "variants": summary,
-        "importance": imp,
+        "settings": {"reference": reference, "level": level, "margin": margin, "alpha": alpha},
+        # A variant reading another's files repeats its numbers: not a comparison of its own.
+        "aliases": {v: dirs[v] for v in metrics if dirs.get(v, v) != v},
+        "variants": real,
+        "surrogate": {
+            "variants": surrogate,
+            "seeds": len(sim["seeds"]),
+            "iterations": sim["iterations"],
+            "fidelity": sim["fidelity"],
+            "noise_sd": sim["noise_sd"],
+            "order": order_agreement(real, at_real),
+        },
+        "noise": noise_floor(noise, real, reference, experiments_, len(sim["seeds"]), alpha),
+        "qtable": {**q_raw, "importance": sim["qtable"]["importance"]},
         "pareto": fronts,
-        "candidates": len(all_paths),
+        "candidates": sum(len(df) for df in frames.values()),
     }
     write_json(out["summary"], result)
     return result

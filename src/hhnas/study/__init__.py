@@ -1,0 +1,1 @@
+"""The study's machinery: surrogate benchmark, noise floor, confirmatory runs."""

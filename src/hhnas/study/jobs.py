@@ -1,0 +1,169 @@
+"""The study's two jobs per dataset: the noise floor (retraining) and the surrogate benchmark.
+
+Each is one function that a script adapter calls with paths and typed settings; what they
+compute lives in hhnas.study.noise, .surrogate and .simulate.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hhnas.config import StudyNoise, StudySurrogate
+from hhnas.io import read_json, write_json
+from hhnas.search.space import space_from_config
+from hhnas.study import noise as noise_floor
+from hhnas.study.simulate import Trace, experiment_seeds, run_searches, summary
+from hhnas.study.surrogate import Surrogate, load_candidates
+
+
+def _progress(msg: str) -> None:
+    print(f"  {msg}", file=sys.stderr, flush=True)
+
+
+def run_noise_floor(
+    metric_paths: Sequence[str],
+    inputs: Mapping[str, str],
+    training: Mapping[str, Any],
+    settings: StudyNoise,
+    out: str,
+) -> dict[str, Any]:
+    """Retrain the chosen configurations of the confirmatory runs (hhnas.study.noise) on the
+    dataset's features; writes and returns the noise floor's summary."""
+    # Imported here: the surrogate job must not pay for torch.
+    from hhnas.jobs.iteration import load_features
+    from hhnas.training.candidate import train_candidate
+
+    configs = noise_floor.choose_configurations(
+        load_candidates(metric_paths), settings.best, settings.random, settings.seed
+    )
+    fs = load_features(dict(inputs), with_backbone=True)
+
+    def train(macro: list[int], params: dict[str, Any], seed: int) -> Mapping[str, Any]:
+        return train_candidate(macro, params, fs, training, seed=seed)
+
+    measured = noise_floor.measure(configs, train, settings.seeds, settings.seed, _progress)
+    result = {
+        "settings": {
+            "best": settings.best,
+            "random": settings.random,
+            "seeds": settings.seeds,
+            "seed": settings.seed,
+        },
+        **noise_floor.summarise(measured),
+    }
+    write_json(out, result)
+    return result
+
+
+def surrogate_evaluator(surrogate: Surrogate, seed: int):
+    """Noise for iteration i comes from one generator seeded with (seed, i), drawn in the
+    batch's seed order: every variant sees the same draws at the same seed and iteration."""
+
+    def evaluate(iteration: int, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rng = np.random.default_rng([seed, iteration])
+        return surrogate.sample(
+            [c["macro"] for c in candidates], [c["params"] for c in candidates], rng
+        )
+
+    return evaluate
+
+
+def mutation_frequencies(trace: Trace, names: Sequence[str], start: int) -> dict[str, float]:
+    """How often each feature was mutated from iteration `start` on: what the Q-table's
+    P(s) does to the search (a feature with a higher P(s) is mutated more often)."""
+    recs = [r for r in trace.records if r["iteration"] >= start]
+    if not recs:
+        return dict.fromkeys(names, math.nan)
+    return {n: sum(n in r["mutated"] for r in recs) / len(recs) for n in names}
+
+
+def qtable_analysis(
+    traces: Mapping[str, Sequence[Trace]], importances: Mapping[str, float], start: int
+) -> dict[str, Any]:
+    """Does the Q-table learn to mutate what matters? Per variant and seed, Spearman's rho
+    between the surrogate's importance of each feature (known, since the surrogate is the
+    objective here) and how often the search mutated it from iteration `start` on."""
+    from scipy import stats
+
+    names = list(importances)
+    imp = [importances[n] for n in names]
+    out: dict[str, Any] = {"features": names, "importance": dict(importances), "start": start}
+    per: dict[str, Any] = {}
+    for variant, ts in traces.items():
+        rhos, freqs = [], []
+        for t in ts:
+            f = mutation_frequencies(t, names, start)
+            freqs.append([f[n] for n in names])
+            vals = [f[n] for n in names]
+            rho = stats.spearmanr(imp, vals).statistic if np.ptp(vals) > 0 else math.nan
+            rhos.append(float(rho))
+        per[variant] = {
+            "rho": rhos,
+            "mean_frequency": dict(zip(names, np.mean(freqs, axis=0).tolist(), strict=True)),
+        }
+    out["variants"] = per
+    return out
+
+
+def run_surrogate_study(
+    metric_paths: Sequence[str],
+    noise_path: str,
+    space_search: Mapping[str, Any],
+    searches: Mapping[str, Mapping[str, Any]],
+    learning: Sequence[str],
+    settings: StudySurrogate,
+    real_seed: int,
+    real_experiments: int,
+    iterations: int,
+    out: str,
+) -> dict[str, Any]:
+    """Fit the surrogate on every candidate of the confirmatory runs (each configuration once),
+    then run every variant against it: at `settings.seeds` fresh seeds, and at the confirmatory
+    runs' own seeds (does the surrogate reproduce their order?)."""
+    noise = read_json(noise_path)
+    space = space_from_config(dict(space_search))
+    candidates = load_candidates(metric_paths)
+    noise_sd = {
+        k: (0.0 if math.isnan(noise[f"{k}_sd"]) else noise[f"{k}_sd"] / 100.0)
+        for k in ("val", "test")
+    }
+    _progress(f"fitting the surrogate on {len(candidates)} configurations")
+    surrogate = Surrogate.fit(
+        candidates,
+        space,
+        noise_sd,
+        seed=settings.search_seed,
+        folds=settings.folds,
+        holdout=settings.holdout,
+    )
+    _progress(f"surrogate: {surrogate.fidelity['choice']}")
+    seeds = experiment_seeds(settings.search_seed, settings.seeds)
+    real = experiment_seeds(real_seed, real_experiments)
+    variants: dict[str, Any] = {}
+    learned: dict[str, list[Trace]] = {}
+    for v, search in searches.items():
+        traces = run_searches(
+            search, seeds, iterations, surrogate_evaluator(surrogate, settings.search_seed)
+        )
+        at_real = run_searches(search, real, iterations, surrogate_evaluator(surrogate, real_seed))
+        variants[v] = {"surrogate": summary(traces), "at_real_seeds": summary(at_real)}
+        if v in learning:
+            learned[v] = traces
+        _progress(f"{v}: {len(seeds)} + {len(real)} simulated searches")
+    importances = surrogate.importances(space, seed=settings.search_seed)
+    result = {
+        "fidelity": surrogate.fidelity,
+        "noise_sd": {k: v * 100.0 for k, v in noise_sd.items()},
+        "seeds": seeds,
+        "real_seeds": real,
+        "iterations": iterations,
+        "variants": variants,
+        "qtable": qtable_analysis(learned, importances, start=iterations // 2),
+    }
+    write_json(out, result)
+    return result

@@ -1,0 +1,150 @@
+"""The noise floor: how much one configuration's accuracy moves when only the training seed does.
+
+Every candidate of a search is trained once, with one seed, so part of what separates two
+candidates (and two search strategies) is the luck of that seed. The noise floor measures it:
+the `best` configurations of the confirmatory runs (by validation accuracy) and `random` others
+drawn among the rest are each retrained with `seeds` fresh training seeds. The sd of the
+accuracy across those seeds, pooled over the configurations, is
+
+* the surrogate's noise (hhnas.study.surrogate: a simulated evaluation is the surrogate's mean
+  plus this sd times a normal draw), and
+* a floor under what the study can see: with n experiments per variant, a difference in mean
+  accuracy smaller than :func:`detectable_difference` of this sd cannot be told from retraining
+  noise alone (a search's best-of-50 also varies with the path the search took, so the real
+  floor is higher; the report gives both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+
+def retrain_seed(seed: int, config_index: int, repeat: int) -> int:
+    """A training seed drawn from SHA-256: a 32-bit value, not of the search's form
+    (experiment seed x 100003 + iteration), so the retraining never replays a search's draw."""
+    digest = hashlib.sha256(f"noise-floor:{seed}:{config_index}:{repeat}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def choose_configurations(
+    candidates: Sequence[Mapping[str, Any]], best: int, n_random: int, seed: int
+) -> list[dict[str, Any]]:
+    """The `best` successful configurations by validation accuracy (ties: first seen), then
+    `n_random` drawn uniformly without replacement among the other successful ones.
+
+    `candidates` holds one record per distinct configuration (hhnas.study.surrogate
+    .load_candidates): macro, params and val_acc (None when every evaluation failed).
+    """
+    ok = [c for c in candidates if c.get("val_acc") is not None]
+    order = sorted(range(len(ok)), key=lambda i: (-float(ok[i]["val_acc"]), i))
+    top = order[:best]
+    rest = sorted(order[best:])
+    drawn = random.Random(seed).sample(rest, min(n_random, len(rest)))
+    out = []
+    for kind, picks in (("best", top), ("random", drawn)):
+        for i in picks:
+            c = ok[i]
+            out.append(
+                {
+                    "kind": kind,
+                    "macro": list(c["macro"]),
+                    "params": dict(c["params"]),
+                    "model": c.get("model"),
+                    "search_val_acc": float(c["val_acc"]),
+                }
+            )
+    return out
+
+
+Trainer = Callable[[list[int], dict[str, Any], int], Mapping[str, Any]]
+
+
+def measure(
+    configurations: Sequence[Mapping[str, Any]],
+    train: Trainer,
+    seeds: int,
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Retrain every configuration with `seeds` training seeds; `train(macro, params, seed)`
+    returns a training result (status, val_acc, test_acc as fractions). Accuracies in %."""
+    out = []
+    for k, conf in enumerate(configurations):
+        val, test, failed = [], [], 0
+        for r in range(seeds):
+            result = train(list(conf["macro"]), dict(conf["params"]), retrain_seed(seed, k, r))
+            if result["status"] != "ok":
+                failed += 1
+                continue
+            val.append(float(result["val_acc"]) * 100.0)
+            test.append(float(result["test_acc"]) * 100.0)
+        if progress is not None:
+            progress(f"configuration {k + 1}/{len(configurations)} ({conf['kind']}) retrained")
+        out.append({**conf, "val": val, "test": test, "failed": failed})
+    return out
+
+
+def _sd(values: Sequence[float]) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+
+
+def pooled_sd(groups: Sequence[Sequence[float]]) -> float:
+    """sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1)): the within-configuration sd, each
+    configuration weighted by its degrees of freedom (groups with fewer than 2 values add
+    nothing)."""
+    num = sum((len(g) - 1) * float(np.var(g, ddof=1)) for g in groups if len(g) > 1)
+    den = sum(len(g) - 1 for g in groups if len(g) > 1)
+    return math.sqrt(num / den) if den else math.nan
+
+
+def detectable_difference(
+    sd: float, n: int, alpha: float = 0.05, power: float = 0.8, paired_sd: bool = False
+) -> float:
+    """The smallest difference in mean accuracy that a two-sided t test at `alpha` detects
+    with probability `power`, with n experiments per variant:
+    (t_{1-alpha/2, df} + t_{power, df}) * se, with se = sd * sqrt(2 / n), df = 2 (n - 1) for two
+    independent samples of per-experiment sd `sd`, or se = sd / sqrt(n), df = n - 1 when `sd`
+    is already the sd of paired differences (`paired_sd`)."""
+    if n < 2 or not sd >= 0:
+        return math.nan
+    if paired_sd:
+        se, df = sd / math.sqrt(n), n - 1
+    else:
+        se, df = sd * math.sqrt(2.0 / n), 2 * (n - 1)
+    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
+
+
+def summarise(measured: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per configuration its mean and sd; pooled sds overall and per kind (best, random)."""
+    rows = []
+    for m in measured:
+        rows.append(
+            {
+                "kind": m["kind"],
+                "model": m.get("model"),
+                "macro": m["macro"],
+                "params": m["params"],
+                "search_val_acc": m["search_val_acc"] * 100.0,
+                "n": len(m["val"]),
+                "failed": m["failed"],
+                "val_mean": float(np.mean(m["val"])) if m["val"] else math.nan,
+                "val_sd": _sd(m["val"]),
+                "test_mean": float(np.mean(m["test"])) if m["test"] else math.nan,
+                "test_sd": _sd(m["test"]),
+                "val": list(m["val"]),
+                "test": list(m["test"]),
+            }
+        )
+    out: dict[str, Any] = {"configurations": rows}
+    for key in ("val", "test"):
+        out[f"{key}_sd"] = pooled_sd([m[key] for m in measured])
+        for kind in ("best", "random"):
+            out[f"{key}_sd_{kind}"] = pooled_sd([m[key] for m in measured if m["kind"] == kind])
+    return out
