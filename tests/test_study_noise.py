@@ -14,6 +14,7 @@ from hhnas.study.noise import (
     pooled_sd,
     retrain_seed,
     summarise,
+    top_sd,
 )
 
 
@@ -69,3 +70,9 @@ def test_measure_retrains_with_fresh_seeds_and_summarises() -> None:
     out = summarise(measured)
     assert out["val_sd"] == 0.0
     assert out["configurations"][1]["n"] == 2
+
+
+def test_the_surrogate_noise_is_the_best_configurations_sd() -> None:
+    summary = {"val_sd": 5.0, "val_sd_best": 0.4, "test_sd": 6.0, "test_sd_best": math.nan}
+    assert top_sd(summary, "val") == 0.4
+    assert top_sd(summary, "test") == 6.0  # no best configuration retrained: all of them

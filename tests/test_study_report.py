@@ -153,11 +153,21 @@ def test_surrogate_summary_pairs_by_seed_and_checks_the_order():
 
 
 def test_noise_floor_gives_the_detectable_differences(summary):
-    noise = {"val_sd": 0.5, "test_sd": 0.6, "val_sd_best": 0.4, "val_sd_random": 0.6}
+    noise = {
+        "val_sd": 5.0,
+        "test_sd": 6.0,
+        "val_sd_best": 0.5,
+        "test_sd_best": 0.7,
+        "val_sd_random": 7.0,
+    }
     out = noise_floor(noise, summary, ["b"], 3, 200, 0.05)
+    # The best configurations' sd, not the random ones' (unstable settings swing by points):
     # (t_.975,4 + t_.8,4) * 0.5 * sqrt(2/3)
     t4 = stats.t.ppf(0.975, 4) + stats.t.ppf(0.8, 4)
+    assert out["sd"] == 0.5 and out["test_sd_top"] == 0.7
     assert out["detectable_real"] == pytest.approx(t4 * 0.5 * np.sqrt(2 / 3))
+    noise["val_sd_best"] = float("nan")
+    assert noise_floor(noise, summary, ["b"], 3, 200, 0.05)["sd"] == 5.0
     assert out["detectable_surrogate"] < out["detectable_real"]
     d = np.subtract(A, B)
     t2 = stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)
@@ -200,7 +210,14 @@ def test_notes_carry_the_measured_numbers_and_no_ranking(summary):
                 "choice": "extra-trees",
                 "reason": "highest mean CV R² (0.91)",
                 "n_holdout": 40,
-                "holdout": {"val": {"r2": 0.8, "spearman": 0.85, "mae": 0.004}},
+                "holdout": {
+                    "val": {
+                        "r2": 0.8,
+                        "spearman": 0.85,
+                        "mae": 0.004,
+                        "per_model": {"1": {"mae": 0.006, "n": 12}, "3": {"mae": 0.002, "n": 28}},
+                    }
+                },
             },
             "order": {
                 "surrogate_order": ["a", "b"],
@@ -210,6 +227,8 @@ def test_notes_carry_the_measured_numbers_and_no_ranking(summary):
             },
         },
         "noise": {
+            "sd": 0.25,
+            "test_sd_top": 0.35,
             "val_sd": 0.31,
             "test_sd": 0.42,
             "detectable_real": 0.41,
@@ -219,7 +238,9 @@ def test_notes_carry_the_measured_numbers_and_no_ranking(summary):
         "qtable": {
             "importance": {"lr": 0.7, "p2": 0.3},
             "per_variant": {"a": {"mean_rho": 0.2, "ci": [0.1, 0.3], "n": 200}},
-            "against_frozen": {},
+            "against_frozen": {
+                "a": {"mean_diff": 0.05, "ci_low": -0.01, "ci_high": 0.11, "p": 0.12}
+            },
         },
     }
     notes = study_notes(json.loads(json.dumps(doc)))
@@ -229,6 +250,8 @@ def test_notes_carry_the_measured_numbers_and_no_ranking(summary):
     assert "a difference below 0.41 points cannot be seen" in text
     assert "a vs b 12.50 points" in text
     assert "a mean rho 0.20 (95 % t-CI [0.10, 0.30], n 200)" in text
+    assert "(per template: M1 0.60 (n 12); M3 0.20 (n 28))" in text
+    assert "raw p 0.120: not distinguishable from the frozen Q-table" in text
     assert "highest mean best" not in text and "order:" not in text
 
 

@@ -456,16 +456,24 @@ def study_notes(summary: dict[str, Any]) -> list[str]:
     fid = sur["fidelity"]
     hold = fid["holdout"]["val"]
     order = sur["order"]
+    per_model = hold.get("per_model") or {}
+    templates = "; ".join(
+        f"M{m} {v['mae'] * 100:.2f} (n {v['n']})" for m, v in sorted(per_model.items())
+    )
     notes = [
         f"{d}, surrogate: {fid['choice']} ({fid['reason']}); on {fid['n_holdout']} held-out "
         f"real candidates R² {hold['r2']:.3f}, Spearman {hold['spearman']:.3f}, mean absolute "
-        f"error {hold['mae'] * 100:.2f} points of validation accuracy. Run at the confirmatory "
+        f"error {hold['mae'] * 100:.2f} points of validation accuracy"
+        + (f" (per template: {templates})" if templates else "")
+        + ". Run at the confirmatory "
         f"runs' own seeds it orders the variants {', '.join(order['surrogate_order'])}; the "
         f"real runs ordered them {', '.join(order['real_order'])} (Kendall's tau "
         f"{_pts(order['kendall_tau'])}; same top variant: {'yes' if order['same_top'] else 'no'}).",
-        f"{d}, noise floor: retraining one configuration with another seed moves its "
-        f"validation accuracy by a pooled sd of {_pts(noise['val_sd'])} points (test "
-        f"{_pts(noise['test_sd'])}). From that noise alone, with the confirmatory runs' "
+        f"{d}, noise floor: retraining one of the best configurations with another seed moves "
+        f"its validation accuracy by a pooled sd of {_pts(noise['sd'])} points (test "
+        f"{_pts(noise['test_sd_top'])}; over the best and the random configurations together "
+        f"{_pts(noise['val_sd'])} and {_pts(noise['test_sd'])}). From that noise alone, with the "
+        "confirmatory runs' "
         f"experiments a difference below {_pts(noise['detectable_real'])} points cannot be "
         f"seen (two-sided t-test at alpha {summary['settings']['alpha']}, 80 % power), and "
         f"with the surrogate's {sur['seeds']} seeds one below "
@@ -490,9 +498,15 @@ def study_notes(summary: dict[str, Any]) -> list[str]:
             + ("" if ci is None else f" (95 % t-CI [{ci[0]:.2f}, {ci[1]:.2f}], n {r['n']})")
         )
     for v, c in q["against_frozen"].items():
+        if c["ci_low"] <= 0 <= c["ci_high"]:
+            verdict = "not distinguishable from the frozen Q-table"
+        else:
+            verdict = "above" if c["mean_diff"] > 0 else "below"
+            verdict += " the frozen Q-table's"
         parts.append(
             f"{v} minus random-mutation {c['mean_diff']:+.2f} "
-            f"[{c['ci_low']:+.2f}, {c['ci_high']:+.2f}], raw p {c['p']:.3f}"
+            f"(95 % t-CI [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}], raw p {c['p']:.3f}: "
+            f"{verdict})"
         )
     notes.append(
         f"{d}, Q-table: the surrogate's most important features are {', '.join(top)}. "

@@ -45,7 +45,7 @@ from hhnas.reporting.comparison import (
     load_variant,
 )
 from hhnas.reporting.study_stats import mean_sd, paired_comparison, pareto_front, t_interval
-from hhnas.study.noise import detectable_difference
+from hhnas.study.noise import detectable_difference, top_sd
 
 
 def load_study(
@@ -287,12 +287,15 @@ def noise_floor(
     alpha: float,
 ) -> dict[str, Any]:
     """What the study can see: the smallest difference in mean validation accuracy a two-sided
-    t test at `alpha` detects with 80 % power, (a) from the retraining noise alone (a floor: a
-    search's best-of-50 also varies with its path), at the confirmatory runs' n and at the
-    surrogate's n, and (b) from the paired differences the confirmatory runs observed."""
-    sd = noise["val_sd"]
+    t test at `alpha` detects with 80 % power, (a) from the retraining noise of the best
+    configurations alone (a floor: a search's best-of-50 also varies with its path), at the
+    confirmatory runs' n and at the surrogate's n, and (b) from the paired differences the
+    confirmatory runs observed."""
+    sd = top_sd(noise, "val")
     out: dict[str, Any] = {
-        "val_sd": sd,
+        "sd": sd,
+        "test_sd_top": top_sd(noise, "test"),
+        "val_sd": noise["val_sd"],
         "test_sd": noise["test_sd"],
         "val_sd_best": noise.get("val_sd_best"),
         "val_sd_random": noise.get("val_sd_random"),

@@ -128,8 +128,9 @@ def run_surrogate_study(
     noise = read_json(noise_path)
     space = space_from_config(dict(space_search))
     candidates = load_candidates(metric_paths)
+    # The noise of the best configurations, where the searches' results are decided.
     noise_sd = {
-        k: (0.0 if math.isnan(noise[f"{k}_sd"]) else noise[f"{k}_sd"] / 100.0)
+        k: 0.0 if math.isnan(noise_floor.top_sd(noise, k)) else noise_floor.top_sd(noise, k) / 100
         for k in ("val", "test")
     }
     _progress(f"fitting the surrogate on {len(candidates)} configurations")

@@ -148,3 +148,13 @@ def summarise(measured: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for kind in ("best", "random"):
             out[f"{key}_sd_{kind}"] = pooled_sd([m[key] for m in measured if m["kind"] == kind])
     return out
+
+
+def top_sd(summary: Mapping[str, Any], key: str) -> float:
+    """The noise that matters for a search's result (`key`: val or test, in points): the pooled
+    sd of the best configurations, where a search's best-so-far is decided. The random ones
+    can be far noisier (an unstable optimiser setting swings by tens of points between seeds)
+    and would drown the top of the surrogate in noise no good candidate has; without best
+    configurations, the sd pooled over all."""
+    sd = summary.get(f"{key}_sd_best", math.nan)
+    return float(summary[f"{key}_sd"]) if sd is None or math.isnan(sd) else float(sd)
