@@ -411,7 +411,7 @@ def build_report(
     if "spider" in roles:
         notes += _spider_notes(cfg, frames[roles["spider"]], roles["spider"], ref)
     if study is not None:
-        notes += study["notes"]
+        notes += study["verdict"] + study["notes"]
     notes.append(
         "The paper fine-tunes RoBERTa-base per candidate (about 5 days per experiment on a GPU); "
         f"this run used backbone '{config['backbone']['path']}' in mode "
@@ -518,9 +518,9 @@ def study_notes(summary: dict[str, Any]) -> list[str]:
 
 def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
     """The study's conclusion, tables, figures and notes for every dataset in `inputs`."""
-    tables, figures, notes = [], [], []
+    tables, figures, notes, verdict = [], [], [], []
     if "study_conclusion" in inputs:
-        notes.append(read_json(inputs["study_conclusion"])["text"])
+        verdict = [p for p in read_json(inputs["study_conclusion"])["text"].split("\n\n") if p]
         table = pd.read_csv(inputs["study_conclusion_table"], dtype=str, keep_default_na=False)
         tables.append(
             {
@@ -559,7 +559,7 @@ def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
             )
         )
         notes += study_notes(read_json(inputs[f"study_summary_{d}"]))
-    return {"tables": tables, "figures": figures, "notes": notes}
+    return {"tables": tables, "figures": figures, "notes": notes, "verdict": verdict}
 
 
 def build_study_report(
@@ -594,5 +594,7 @@ def build_study_report(
             f"alpha {study.alpha} (docs/study.md).",
         ]
         + section["notes"],
+        # The generated conclusion (hhnas.reporting.study_conclusion), nothing written by hand.
+        "verdict": section["verdict"],
     }
     render_report(template, out, context)
