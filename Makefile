@@ -37,12 +37,12 @@ compare-ablations: install
 	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete --configfile config/compare-ablations.yaml \
 		$(SNAKEMAKE_ARGS) results/comparison.html
 
-# The study (docs/study.md): every variant of config/study.yaml on its three datasets, then the
-# report, which embeds results/study.html once it exists.
+# The study (docs/study.md): confirmatory runs, noise floor and surrogate benchmark on the three
+# datasets of config/study.yaml, and the conclusion, in results/study.html. `make run` afterwards
+# embeds it in results/report.html.
 study: install
 	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS) results/study.html \
 		--configfile config/study.yaml
-	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS) results/report.html
 
 # After a killed run (SIGKILL, power loss) Snakemake's lock stays behind; this removes it.
 unlock: install

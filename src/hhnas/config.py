@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -419,7 +419,7 @@ class Config:
             return []
         return list(self.run_datasets)
 
-    @property
+    @cached_property
     def study_search(self) -> dict[str, dict[str, Any]]:
         """The study's variants (confirmatory and surrogate) with the study's own search seed."""
         if self.study is None:
@@ -427,7 +427,7 @@ class Config:
         names = dict.fromkeys(self.study.variants + self.study.surrogate_variants)
         return {v: {**self.variant_search[v], "seed": self.study.search_seed} for v in names}
 
-    @property
+    @cached_property
     def study_dirs(self) -> dict[str, str]:
         """Confirmatory variant -> the variant whose files under results/study/ it reads."""
         if self.study is None:
@@ -944,9 +944,11 @@ def study_problems(
                 f"study.reference names {ref!r}, which study.surrogate_variants leaves out: "
                 "every reference must run against the surrogate too"
             )
+    accuracy = section_defaults("search.reward")["objective"]
     for v in names:
-        objective = (searches.get(v, {}).get("reward") or {}).get("objective", "accuracy")
-        if objective != "accuracy":
+        reward = {**section_defaults("search.reward"), **(searches.get(v, {}).get("reward") or {})}
+        objective = reward["objective"]
+        if objective != accuracy:
             out.append(
                 f"study.surrogate_variants: {v!r} maximises {objective}, which needs a measured "
                 "cost the surrogate does not model; leave it out of surrogate_variants"

@@ -10,15 +10,14 @@ hhnas.reporting.conclusion, and the text README and docs/study.md quote is gener
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from hhnas.reporting.conclusion import classify, conclusion
-from hhnas.reporting.study_stats import combine_datasets, holm
+from hhnas.reporting.conclusion import adjust, classify, conclusion
+from hhnas.reporting.study_stats import combine_datasets
 
 SOURCES = {"surrogate": "Surrogate benchmark", "real": "Confirmatory real runs"}
 
@@ -56,25 +55,6 @@ def comparisons(
     return out
 
 
-def adjusted(
-    comps: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
-) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
-    """A copy with `p_holm` and `p_tost_holm` added: Holm over every comparison of a source."""
-    out = copy.deepcopy(dict(comps))
-    for source, pairs in out.items():
-        flat = [c for per in pairs.values() for c in per.values()]
-        for key, adj in (("p", "p_holm"), ("p_tost", "p_tost_holm")):
-            raw = [_nan(c.get(key)) for c in flat]
-            for c, p in zip(flat, holm(raw), strict=True):
-                c[adj] = p
-        out[source] = pairs
-    return out
-
-
-def _nan(p: float | None) -> float:
-    return math.nan if p is None else float(p)
-
-
 def build(
     summaries: Sequence[Mapping[str, Any]],
     variant: str,
@@ -84,7 +64,8 @@ def build(
     level: float,
 ) -> dict[str, Any]:
     """The adjusted comparisons, the main variant's outcomes and the generated text."""
-    comps = adjusted(comparisons(summaries, margin, level))
+    # Holm over every comparison of a source (the nesting is the same two levels as adjust's).
+    comps = adjust(comparisons(summaries, margin, level))
     datasets = [s["dataset"] for s in summaries]
     nested: dict[str, dict[str, dict[str, Any]]] = {}
     for source, pairs in comps.items():
