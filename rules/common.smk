@@ -394,6 +394,7 @@ def study_files(datasets):
                 f"study_noise_{d}": f"{base}/noise.csv",
                 f"study_qtable_{d}": f"{base}/qtable.csv",
                 f"study_curves_{d}": f"{base}/best_so_far.png",
+                f"study_surrogate_curves_{d}": f"{base}/surrogate_best_so_far.png",
                 f"study_cost_{d}": f"{base}/accuracy_cost.png",
                 f"study_summary_{d}": f"{base}/summary.json",
                 f"study_counts_{d}": f"results/{d}/data/counts.json",

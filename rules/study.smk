@@ -96,6 +96,13 @@ if CONFIG.study is not None:
                 subcategory="{dataset}",
             ),
             curves_svg="results/study/{dataset}/best_so_far.svg",
+            surrogate_curves_png=report(
+                "results/study/{dataset}/surrogate_best_so_far.png",
+                caption="../report/study_surrogate_curves.rst",
+                category="Study",
+                subcategory="{dataset}",
+            ),
+            surrogate_curves_svg="results/study/{dataset}/surrogate_best_so_far.svg",
             cost_png=report(
                 "results/study/{dataset}/accuracy_cost.png",
                 caption="../report/study_cost.rst",

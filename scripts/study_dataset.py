@@ -33,6 +33,8 @@ with job_log(sm.log[0]):
             "qtable": stem(out.qtable_csv),
             "curves_png": out.curves_png,
             "curves_svg": out.curves_svg,
+            "surrogate_curves_png": out.surrogate_curves_png,
+            "surrogate_curves_svg": out.surrogate_curves_svg,
             "cost_png": out.cost_png,
             "cost_svg": out.cost_svg,
             "summary": out.summary,

@@ -109,6 +109,7 @@ def test_noise_floor_and_surrogate_on_the_real_candidates(study_run: Path, datas
     noise = json.loads((base / "noise.json").read_text())
     assert [c["kind"] for c in noise["configurations"]] == ["best", "best", "random"]
     assert all(c["n"] + c["failed"] == 3 for c in noise["configurations"])
+    assert (base / "surrogate_best_so_far.png").stat().st_size > 0
     sim = json.loads((base / "surrogate.json").read_text())
     assert set(sim["variants"]) == {"hhnas", "random-mutation", "hhnas-literal"}
     assert sim["seeds"] == [2001 + k for k in range(6)]

@@ -19,6 +19,7 @@ from hhnas.reporting.study import (
     noise_floor,
     order_agreement,
     qtable_table,
+    simulated_curves,
     study_table,
     summarise,
     surrogate_summary,
@@ -273,3 +274,11 @@ def test_dataset_notes_count_the_capped_training_rows():
     assert (
         "1685 training rows left out by max_train_per_class=8 (validation and test kept)" in notes
     )
+
+
+def test_simulated_curves_are_seeds_by_iterations():
+    sim = {
+        "a": {"surrogate": {**_sim([90.0, 91.0], [1, 2]), "curves": [[80.0, 90.0], [85.0, 91.0]]}}
+    }
+    arr = simulated_curves(sim)["a"]
+    assert arr.shape == (2, 2) and arr[:, -1].tolist() == [90.0, 91.0]

@@ -553,6 +553,13 @@ def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
         )
         figures.append(
             _figure(
+                inputs[f"study_surrogate_curves_{d}"],
+                f"Study: best-so-far validation accuracy, surrogate benchmark ({d})",
+                caption("study_surrogate_curves", dataset=d),
+            )
+        )
+        figures.append(
+            _figure(
                 inputs[f"study_cost_{d}"],
                 f"Study: accuracy against cost ({d})",
                 caption("study_cost", dataset=d),

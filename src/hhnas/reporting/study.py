@@ -393,16 +393,23 @@ def _save(fig: Figure, out_png: str, out_svg: str) -> None:
     write_bytes(out_svg, svg.getvalue())
 
 
+def simulated_curves(simulated: Mapping[str, Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """variant -> (seeds x iterations) best-so-far validation accuracy (%) of the surrogate
+    benchmark's searches."""
+    return {v: np.array(sim["surrogate"]["curves"], dtype=float) for v, sim in simulated.items()}
+
+
 def plot_curves(
-    frames: Mapping[str, pd.DataFrame],
+    data: Mapping[str, np.ndarray],
     out_png: str,
     out_svg: str,
     title: str,
     level: float,
+    runs: str = "experiments",
 ) -> None:
-    """Mean best-so-far per variant with its t-interval band; the y axis starts a few points
-    below the lowest final mean (the differences are what the figure is for)."""
-    data = curves(frames)
+    """Mean best-so-far per variant (`data`: runs x iterations, in %) with its t-interval band;
+    the y axis starts a few points below the lowest final mean (the differences are what the
+    figure is for)."""
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(7.6, 4.8))
         FigureCanvasAgg(fig)
@@ -428,7 +435,7 @@ def plot_curves(
         fig.text(
             0.01,
             0.01,
-            f"band: {round(level * 100)} % t-interval of the mean over experiments; "
+            f"band: {round(level * 100)} % t-interval of the mean over {runs}; "
             "y axis zoomed (earlier iterations run off the bottom)",
             fontsize=7,
             color="0.35",
@@ -489,7 +496,8 @@ def write_dataset_study(
     """Every study output of one dataset; returns (and writes to out['summary']) the raw numbers.
 
     `settings`: reference, level, margin, alpha (config `study`). `out`: table, surrogate,
-    noise, qtable (stems of .csv/.md/.tex), curves_png/svg, cost_png/svg, summary.
+    noise, qtable (stems of .csv/.md/.tex), curves_png/svg, surrogate_curves_png/svg,
+    cost_png/svg, summary.
     """
     from hhnas.io import write_json
     from hhnas.reporting.comparison import write_comparison_table
@@ -513,11 +521,19 @@ def write_dataset_study(
     q_table, q_raw = qtable_table(sim["qtable"])
     write_table(q_table, out["qtable"])
     plot_curves(
-        frames,
+        curves(frames),
         out["curves_png"],
         out["curves_svg"],
         f"Best-so-far validation accuracy, confirmatory runs ({dataset})",
         level,
+    )
+    plot_curves(
+        simulated_curves(sim["variants"]),
+        out["surrogate_curves_png"],
+        out["surrogate_curves_svg"],
+        f"Best-so-far validation accuracy, surrogate benchmark ({dataset})",
+        level,
+        runs="seeds",
     )
     fronts = plot_accuracy_cost(
         frames, out["cost_png"], out["cost_svg"], f"Accuracy against cost ({dataset})"
