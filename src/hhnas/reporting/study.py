@@ -513,6 +513,10 @@ def write_dataset_study(
     real = summarise(frames, reference, level, margin)
     write_comparison_table(study_table(real, reference, level), out["table"])
     sim = read_json(surrogate_path)
+    # The confirmatory variants first, in their order, so each keeps its colour in both figures.
+    order = [v for v in metrics if v in sim["variants"]]
+    order += [v for v in sim["variants"] if v not in order]
+    sim["variants"] = {v: sim["variants"][v] for v in order}
     surrogate = surrogate_summary(sim["variants"], reference, level, margin)
     at_real = surrogate_summary(sim["variants"], reference, level, margin, "at_real_seeds")
     write_table(study_table(surrogate, reference, level, n_label="Seeds"), out["surrogate"])
