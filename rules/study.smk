@@ -44,7 +44,7 @@ if CONFIG.study is not None:
         log:
             "results/logs/study/{dataset}/surrogate.log",
         conda:
-            "../envs/report.yaml"
+            "../envs/study.yaml"
         resources:
             mem_mb=config["resources"]["search"]["mem_mb"],
             runtime=config["resources"]["search"]["runtime"],
@@ -114,7 +114,7 @@ if CONFIG.study is not None:
         log:
             "results/logs/study/{dataset}.log",
         conda:
-            "../envs/report.yaml"
+            "../envs/study.yaml"
         params:
             study=study_params,
         script:
@@ -136,7 +136,7 @@ if CONFIG.study is not None:
         log:
             "results/logs/study/conclusion.log",
         conda:
-            "../envs/report.yaml"
+            "../envs/study.yaml"
         params:
             study=study_conclusion_params,
         script:
