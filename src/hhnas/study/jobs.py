@@ -98,8 +98,8 @@ def qtable_analysis(
         rhos, freqs = [], []
         for t in ts:
             f = mutation_frequencies(t, names, start)
-            freqs.append([f[n] for n in names])
             vals = [f[n] for n in names]
+            freqs.append(vals)
             rho = stats.spearmanr(imp, vals).statistic if np.ptp(vals) > 0 else math.nan
             rhos.append(float(rho))
         per[variant] = {
@@ -129,10 +129,8 @@ def run_surrogate_study(
     space = space_from_config(dict(space_search))
     candidates = load_candidates(metric_paths)
     # The noise of the best configurations, where the searches' results are decided.
-    noise_sd = {
-        k: 0.0 if math.isnan(noise_floor.top_sd(noise, k)) else noise_floor.top_sd(noise, k) / 100
-        for k in ("val", "test")
-    }
+    noise_sd = {k: noise_floor.top_sd(noise, k) / 100 for k in ("val", "test")}
+    noise_sd = {k: 0.0 if math.isnan(v) else v for k, v in noise_sd.items()}
     _progress(f"fitting the surrogate on {len(candidates)} configurations")
     surrogate = Surrogate.fit(
         candidates,
