@@ -9,7 +9,13 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-from hhnas.config import check_unknown_keys, from_validated, schema_validator
+from hhnas.config import (
+    ConfigError,
+    check_unknown_keys,
+    from_validated,
+    schema_validator,
+)
+from hhnas.preflight import check_inputs
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
 from hhnas.jobs.worker import export_job_environment
 
@@ -19,11 +25,17 @@ SCHEMA = "../config/schema/config.schema.yaml"
 if "backbone_path" in config:
     config["backbone"]["path"] = str(config.pop("backbone_path"))
 
-# Unknown keys first: the schema's own message does not say which key was meant.
-check_unknown_keys(config)
-validate(config, schema=SCHEMA)
-# Every cross-field rule, before any job (hhnas.config); the typed view the rules read.
-CONFIG = from_validated(config, validate=schema_validator())
+# Unknown keys first: the schema's own message does not say which key was meant. Then every
+# cross-field rule (hhnas.config) and what the config says about files (hhnas.preflight), before
+# any job. A bad configuration is the user's to fix, not ours to debug: its message alone, no
+# traceback lines, and exit status 1.
+try:
+    check_unknown_keys(config)
+    validate(config, schema=SCHEMA)
+    CONFIG = from_validated(config, validate=schema_validator())
+    check_inputs(CONFIG)
+except (ConfigError, WorkflowError) as exc:
+    sys.exit(str(exc))
 MAIN = CONFIG.main_variant
 COMPARED = list(CONFIG.compared)
 # The main search (Tables 1-3) first; a variant whose search hashes like an earlier one's

@@ -12,8 +12,7 @@ from hhnas.reporting.build import build_report  # noqa: E402
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     build_report(
-        # Checked before any job already; files=False: nothing on disk is needed again.
-        from_validated(dict(sm.params.config), files=False),
+        from_validated(dict(sm.params.config)),
         dict(sm.input.items()),
         sm.input.template,
         sm.output[0],

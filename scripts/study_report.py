@@ -12,7 +12,7 @@ from hhnas.reporting.build import build_study_report  # noqa: E402
 sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     build_study_report(
-        from_validated(dict(sm.params.config), files=False),
+        from_validated(dict(sm.params.config)),
         dict(sm.input.items()),
         sm.input.template,
         sm.output[0],

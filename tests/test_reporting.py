@@ -390,7 +390,7 @@ def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
     final, errors = _final_files(tmp_path)
     inputs["final_metrics_spider"], inputs["errors_spider"] = final, errors
     out = tmp_path / "report.html"
-    build_report(load(raw, files=False), inputs, str(TEMPLATE), str(out), str(tmp_path))
+    build_report(load(raw), inputs, str(TEMPLATE), str(out), str(tmp_path))
     page = out.read_text()
     shown = _captions(page)
     assert shown["Final model (spider): the best candidate retrained and saved"] == _rst(
@@ -471,7 +471,7 @@ def test_built_comparison_captions_are_the_rst_files(tmp_path: Path) -> None:
     plot_model_trend(df, 1, str(png), str(png.with_suffix(".svg")), "x")
     table_csv = tmp_path / "comparison.csv"
     table_csv.write_text("Variant,Exp,Iterations\nhhnas,EXP1,5\n")
-    cfg = load(merged(ROOT / "config" / "config.yaml"), files=False)
+    cfg = load(merged(ROOT / "config" / "config.yaml"))
     out = tmp_path / "comparison.html"
     inputs = {"table_csv": str(table_csv), "figure_png": str(png)}
     build_comparison_report(cfg, inputs, str(TEMPLATE), str(out), str(tmp_path))

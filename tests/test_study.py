@@ -128,7 +128,7 @@ def test_a_strategy_fed_the_real_values_proposes_what_the_real_run_did(study_run
     """Only the evaluation is replaced: an evaluator that returns the real run's own results
     makes the unchanged strategy code propose the real candidates, iteration by iteration."""
     wd = study_run
-    cfg = load(merged(wd / "config" / "config.yaml", wd / "local.yaml"), files=False)
+    cfg = load(merged(wd / "config" / "config.yaml", wd / "local.yaml"))
     for variant in ("hhnas", "random-mutation"):
         real = _metrics(wd, "spider", variant)
         seeds = [1000 + e for e in real]

@@ -16,7 +16,7 @@ STRATEGIES = ["hhnas", "random-mutation", "random", "optuna-tpe"]
 
 
 def _search(strategy: str) -> dict:
-    cfg = load(merged("config/config.yaml"), files=False)
+    cfg = load(merged("config/config.yaml"))
     return {**cfg.variant_search["hhnas"], "strategy": strategy}
 
 

@@ -135,6 +135,24 @@ def test_paper_profile_without_weights_names_the_key(tmp_path, backbone, expecte
     proc = run_snakemake(wd, *PAPER, "--config", f"backbone_path={backbone}", "-n", check=False)
     assert proc.returncode != 0
     assert expected in proc.stdout + proc.stderr
+    _no_traceback(proc)
+
+
+def _no_traceback(proc) -> None:
+    """A configuration error is the message alone: no Python traceback lines."""
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out and '  File "' not in out, out[-2000:]
+
+
+def test_a_workflow_too_large_to_plan_is_refused_at_once(tmp_path):
+    """A million experiments would have Snakemake plan millions of jobs before saying
+    anything; the limit stops it at parse time, naming itself and how to raise it."""
+    wd = make_workdir(tmp_path, {"search": {"experiments": 1_000_000}})
+    proc = run_snakemake(wd, "-n", check=False)
+    assert proc.returncode == 1
+    assert "more than execution.max_iteration_jobs=20,000" in proc.stderr
+    assert "raise execution.max_iteration_jobs" in proc.stderr
+    _no_traceback(proc)
 
 
 def test_paper_profile_fine_tunes_end_to_end(tmp_path):

@@ -8,8 +8,12 @@
 2. the JSON schema (config/schema/config.schema.yaml) checks types and ranges and fills in its
    defaults, the only place defaults live;
 3. :func:`check` applies every rule that spans keys (split fractions, ranges and initial values,
-   dataset, role and variant references, input files), collecting all problems in one
-   :class:`ConfigError` so a user fixes them in one go, before any job.
+   dataset, role and variant references, sizes against the search's budget, the workflow's
+   size), collecting all problems in one :class:`ConfigError` so a user fixes them in one go,
+   before any job.
+
+What needs the files on disk (datasets, CSV headers and rows, the backbone, the LLM's number of
+blocks) is hhnas.preflight's, a layer above: this module reads nothing but the configuration.
 
 The typed sections are read-only views; the raw mapping stays the source of the jobs' config
 hash (hhnas.jobs.iteration), so a finished search keeps matching its state files.
@@ -19,10 +23,8 @@ from __future__ import annotations
 
 import copy
 import difflib
-import importlib.util
 import itertools
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache, cached_property
@@ -435,6 +437,25 @@ class Config:
         dirs = shared_dirs({v: self.study_search[v] for v in self.study.variants})
         return dirs
 
+    @property
+    def iteration_jobs(self) -> int:
+        """Search iteration jobs of a whole run: the main search on every run dataset, each
+        other compared search on the comparison dataset, the study's confirmatory runs."""
+
+        def per_experiment(variant: str) -> int:
+            return int(self.variant_search[variant]["iterations"])
+
+        main = self.variant_dir.get(self.main_variant, self.main_variant)
+        jobs = len(self.run_datasets) * self.experiments * self.iterations
+        for d in self.search_dirs:
+            if d != main:
+                s = self.variant_search[d]
+                jobs += int(s["experiments"]) * per_experiment(d)
+        if self.study is not None:
+            for d in dict.fromkeys(self.study_dirs.values()):
+                jobs += len(self.study.datasets) * self.study.experiments * per_experiment(d)
+        return jobs
+
     def job_config(self, dataset: str, variant: str, study: bool = False) -> dict[str, Any]:
         """The config sections that decide a search's outcome (its config hash,
         hhnas.jobs.iteration.search_config_hash): what an iteration job, and the final model
@@ -596,7 +617,12 @@ def parameter_problems(search: Mapping[str, Any], where: str = "search") -> list
             f"{where}: nothing is mutable; set {where}.macro.mutable or some "
             f"{where}.parameters.*.mutable to true"
         )
-    if not float(search["var_min"]) <= float(search["var_init"]) <= float(search["var_max"]):
+    if float(search["var_min"]) > float(search["var_max"]):
+        out.append(
+            f"{where}.var_min={search['var_min']} and {where}.var_max={search['var_max']}: "
+            "a range, var_min must be at most var_max"
+        )
+    elif not float(search["var_min"]) <= float(search["var_init"]) <= float(search["var_max"]):
         out.append(
             f"{where}.var_init={search['var_init']} must lie in [var_min, var_max] = "
             f"[{search['var_min']}, {search['var_max']}]"
@@ -675,107 +701,6 @@ def searched_datasets(config: Mapping[str, Any]) -> list[str]:
     return runs + [d for d in study.get("datasets", []) if d not in runs]
 
 
-def class_size_problems(config: Mapping[str, Any]) -> list[str]:
-    from hhnas.data.prepare import check_class_size
-
-    out = []
-    for name in searched_datasets(config):
-        spec = config["datasets"].get(name)
-        if spec is None or spec.get("split_column"):
-            continue  # a published split: the fractions do not apply
-        try:
-            check_class_size(
-                name,
-                int(spec["min_questions_per_class"]),
-                spec.get("max_questions_per_class"),
-                config["data"]["split"],
-            )
-        except ValueError as exc:
-            out.append(str(exc))
-    return out
-
-
-def file_problems(config: Mapping[str, Any]) -> list[str]:
-    """Inputs that must exist before any job: datasets' files and the backbone."""
-    out = []
-    for name in searched_datasets(config):
-        spec = config["datasets"].get(name)
-        if spec is None:
-            continue
-        if spec["format"] == "spider":
-            key = f"datasets.{name}.spider_dir" if "spider_dir" in spec else "data.spider_dir"
-            root = spec.get("spider_dir", config["data"]["spider_dir"])
-            for fname in ("questions.jsonl", "tables.json"):
-                if not os.path.isfile(os.path.join(root, fname)):
-                    out.append(
-                        f"{os.path.join(root, fname)}: not found. Set `{key}` to the directory "
-                        "holding Spider's questions.jsonl and tables.json (README, section Data)"
-                    )
-                    break
-        elif spec.get("path") and not os.path.isfile(spec["path"]):
-            out.append(
-                f"datasets.{name}.path={spec['path']!r}: no such CSV file (relative paths are "
-                f"read from the working directory, {os.getcwd()})"
-            )
-    out += backbone_problems(str(config["backbone"]["path"]))
-    return out + csv_problems(config) if not out else out
-
-
-# A CSV is read once more at start-up so that an empty file or a one-class dataset stops the
-# run before any job; past this size the read is left to the data job alone.
-CSV_PRECHECK_BYTES = 50_000_000
-
-
-def csv_problems(config: Mapping[str, Any]) -> list[str]:
-    """Build each CSV dataset in memory (what the data job does, nothing written)."""
-    from hhnas.data.loaders import DataError
-    from hhnas.data.prepare import build_dataset
-
-    out = []
-    for name in searched_datasets(config):
-        spec = config["datasets"][name]
-        if spec["format"] != "csv" or os.path.getsize(spec["path"]) > CSV_PRECHECK_BYTES:
-            continue
-        try:
-            build_dataset(name, dict(spec), dict(config["data"]))
-        except (DataError, ValueError) as exc:
-            out.append(str(exc))
-    return out
-
-
-def _in_hub_cache(spec: str) -> bool:
-    """A hub id already downloaded (nothing is fetched at run time)."""
-    from huggingface_hub.constants import HF_HUB_CACHE
-
-    return os.path.isdir(os.path.join(HF_HUB_CACHE, f"models--{'--'.join(spec.split('/'))}"))
-
-
-def backbone_problems(spec: str) -> list[str]:
-    from hhnas.features.split_zip import PREFIX, find_parts
-
-    if spec.startswith(PREFIX):
-        try:
-            find_parts(spec[len(PREFIX) :], "backbone.path")
-        except FileNotFoundError as exc:
-            return [str(exc)]
-        return []
-    if spec.startswith("package:"):
-        package = spec.split(":", 1)[1]
-        if importlib.util.find_spec(package) is None:
-            return [
-                f"backbone.path={spec!r}: Python package {package!r} is not installed "
-                "(make install), or set backbone.path to a local model directory"
-            ]
-        return []
-    if os.path.isdir(os.path.expanduser(spec)) or _in_hub_cache(spec):
-        return []
-    return [
-        f"backbone.path={spec!r}: neither a local directory nor a model in the local Hugging "
-        "Face cache. Set backbone.path in the config file, or pass --config backbone_path=DIR, "
-        "to a local transformers model directory (config.json, tokenizer and weights)"
-    ]
-
-
 def variant_problems(
     config: Mapping[str, Any],
     searches: Mapping[str, dict[str, Any]],
@@ -814,7 +739,6 @@ def check(
     config: Mapping[str, Any],
     validate: Callable[[dict[str, Any]], None] | None = None,
     ablation_dir: Path = ABLATION_DIR,
-    files: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Every cross-field rule; returns each variant's search config. Raises ConfigError."""
     problems = (
@@ -837,10 +761,6 @@ def check(
         problems.append(str(exc))
     problems += variant_problems(config, searches, validate)
     problems += study_problems(config, searches)
-    if not problems:
-        problems += class_size_problems(config)
-    if files and not problems:
-        problems += file_problems(config)
     if problems:
         raise ConfigError(problems)
     return searches
@@ -850,17 +770,17 @@ def from_validated(
     config: dict[str, Any],
     validate: Callable[[dict[str, Any]], None] | None = None,
     ablation_dir: Path = ABLATION_DIR,
-    files: bool = True,
 ) -> Config:
-    """The typed config of a schema-validated (defaults filled) mapping, after :func:`check`."""
-    searches = check(config, validate, ablation_dir, files)
+    """The typed config of a schema-validated (defaults filled) mapping, after :func:`check`
+    (files on disk are hhnas.preflight's business)."""
+    searches = check(config, validate, ablation_dir)
     main = main_variant(config)
     compared = tuple(comparison_variants(config))
     runs = tuple(config["run_datasets"])
     cmp = config.get("comparison") or {}
     res = config["resources"]
     predict = config.get("predict") or {}
-    return Config(
+    cfg = Config(
         raw=config,
         run_datasets=runs,
         datasets={n: _dataset(n, s) for n, s in config["datasets"].items()},
@@ -892,6 +812,10 @@ def from_validated(
         ),
         variant_dir=shared_dirs(searches),
     )
+    size = workflow_size_problems(cfg)
+    if size:
+        raise ConfigError(size)
+    return cfg
 
 
 def _final(config: Mapping[str, Any]) -> Final:
@@ -912,7 +836,30 @@ def final_problems(config: Mapping[str, Any]) -> list[str]:
             "model is one candidate with its own encoder; set final.ensemble: 1 or "
             "final.finetune.enabled: false"
         ]
+    search = config["search"]
+    budget = int(search["experiments"]) * int(search["iterations"])
+    # A fine-tuning search builds no final model (Config.final_datasets).
+    if final.enabled and config["backbone"]["mode"] == "frozen" and final.ensemble > budget:
+        return [
+            f"final.ensemble={final.ensemble} is more than the {budget} candidates the search "
+            f"makes (search.experiments {search['experiments']} x search.iterations "
+            f"{search['iterations']}); set final.ensemble to at most {budget}"
+        ]
     return []
+
+
+def workflow_size_problems(cfg: Config) -> list[str]:
+    """A workflow Snakemake would take minutes to plan is refused at once, with the limit."""
+    limit = int(cfg.raw["execution"]["max_iteration_jobs"])
+    jobs = cfg.iteration_jobs
+    if jobs <= limit:
+        return []
+    return [
+        f"this configuration makes {jobs:,} search iteration jobs, more than "
+        f"execution.max_iteration_jobs={limit:,} (Snakemake plans every job before the first "
+        "one runs, which takes minutes at this size). Lower search.experiments, "
+        "search.iterations or study.experiments, or raise execution.max_iteration_jobs"
+    ]
 
 
 def study_problems(
@@ -1007,7 +954,7 @@ def schema_validator(schema_path: Path = SCHEMA) -> Callable[[dict[str, Any]], N
     return run
 
 
-def load(raw: Mapping[str, Any], files: bool = True, schema_path: Path = SCHEMA) -> Config:
+def load(raw: Mapping[str, Any], schema_path: Path = SCHEMA) -> Config:
     """Unknown keys, schema (with its defaults) and every cross-field rule, as the workflow
     does it; for tests and tools that start from a merged mapping."""
     config = copy.deepcopy(dict(raw))
@@ -1016,7 +963,7 @@ def load(raw: Mapping[str, Any], files: bool = True, schema_path: Path = SCHEMA)
     check_unknown_keys(config, read_schema(schema_path))
     validate = schema_validator(schema_path)
     validate(config)
-    return from_validated(config, validate, files=files)
+    return from_validated(config, validate)
 
 
 def merged(*paths: str | Path) -> dict[str, Any]:

@@ -146,6 +146,40 @@ def schema_of(db: dict[str, Any], where: str = "tables.json") -> dict[str, list[
 SPLIT_VALUES = ("train", "val", "test")
 
 
+def _check_header(header: list[str], path: Path, line: int) -> None:
+    """A column named twice would be read from its first place only, silently."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen:
+            raise DataError(
+                f"{path}:{line}: column {name!r} is named twice in the header (columns "
+                f"{seen[name]} and {i}); give each column its own name"
+            )
+        seen[name] = i
+
+
+def read_csv_header(path: str | os.PathLike) -> list[str]:
+    """The header of a CSV file, read alone (the file may be large), checked as load_csv
+    checks it: UTF-8, present, no column named twice."""
+    p = _need(Path(path), "datasets.<name>.path")
+    try:
+        with open(p, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header: list[str] = []
+            for header in reader:
+                if header:
+                    break
+    except UnicodeDecodeError:
+        read_text(p)  # names the line and byte of the first bad byte
+        raise
+    except csv.Error as exc:
+        raise DataError(f"{p}:{reader.line_num}: not valid CSV ({exc})") from None
+    if not header:
+        raise DataError(f"{p}:1: empty file; expected a header line naming the columns")
+    _check_header(header, p, reader.line_num)
+    return header
+
+
 def load_csv(
     path: str | os.PathLike,
     text_column: str,
@@ -182,6 +216,7 @@ def load_csv(
     except csv.Error as exc:
         raise DataError(f"{p}:{reader.line_num}: not valid CSV ({exc})") from None
     header_line = reader.line_num
+    _check_header(header, p, header_line)
     wanted = [c for c in (text_column, label_column, id_column, split_column) if c is not None]
     missing = [c for c in wanted if c not in header]
     if missing:

