@@ -273,7 +273,7 @@ def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def _study():
+def required_study_section():
     if CONFIG.study is None:
         raise WorkflowError(
             "results/study.html needs a `study` section: run `make study`, or add "
@@ -325,7 +325,7 @@ def study_metrics(dataset, variant):
 
 def study_pool(wildcards):
     """Every candidate of the confirmatory runs on a dataset, each directory once."""
-    dirs = dict.fromkeys(CONFIG.study_dirs[v] for v in _study().variants)
+    dirs = dict.fromkeys(CONFIG.study_dirs[v] for v in required_study_section().variants)
     return [p for v in dirs for p in study_metrics(wildcards.dataset, v)]
 
 
@@ -334,11 +334,11 @@ def study_noise_inputs(wildcards):
 
 
 def study_noise_params(wildcards):
-    return {"training": config["training"], "noise": asdict(_study().noise)}
+    return {"training": config["training"], "noise": asdict(required_study_section().noise)}
 
 
 def study_surrogate_params(wildcards):
-    study = _study()
+    study = required_study_section()
     return {
         "space": VARIANT_SEARCH[MAIN],
         "searches": {v: CONFIG.study_search[v] for v in study.surrogate_variants},
@@ -351,7 +351,7 @@ def study_surrogate_params(wildcards):
 
 
 def study_inputs(wildcards):
-    study = _study()
+    study = required_study_section()
     d = wildcards.dataset
     inputs = {f"metrics_{v}": study_metrics(d, v) for v in study.variants}
     inputs["noise"] = f"results/study/{d}/noise.json"
@@ -360,7 +360,7 @@ def study_inputs(wildcards):
 
 
 def study_params(wildcards):
-    study = _study()
+    study = required_study_section()
     return {
         "dataset": wildcards.dataset,
         "variants": list(study.variants),
@@ -377,11 +377,11 @@ def study_params(wildcards):
 
 
 def study_conclusion_inputs(wildcards):
-    return [f"results/study/{d}/summary.json" for d in _study().datasets]
+    return [f"results/study/{d}/summary.json" for d in required_study_section().datasets]
 
 
 def study_conclusion_params(wildcards):
-    study = _study()
+    study = required_study_section()
     return {
         "variant": MAIN,
         "reference": list(study.reference),
@@ -416,7 +416,7 @@ def study_files(datasets):
 
 
 def study_html_inputs(wildcards):
-    return study_files(_study().datasets)
+    return study_files(required_study_section().datasets)
 
 
 def present_study():

@@ -802,7 +802,7 @@ def from_validated(
         variants=tuple(searches),
         compared=compared,
         variant_search=searches,
-        study=_study(config),
+        study=_study_section(config),
         final=_final(config),
         analysis=_section(Analysis, "analysis", config),
         predict=Predict(
@@ -903,7 +903,7 @@ def study_problems(
     return out
 
 
-def _study(config: Mapping[str, Any]) -> Study | None:
+def _study_section(config: Mapping[str, Any]) -> Study | None:
     raw = config.get("study")
     if not raw:
         return None

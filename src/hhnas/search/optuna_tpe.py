@@ -76,7 +76,9 @@ class OptunaTPEStrategy(SearchStrategy):
     # -- the study ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _study(self, sampler: Any = None, fresh: bool = False) -> Iterator[optuna.Study]:
+    def _open_optuna_study(
+        self, sampler: Any = None, fresh: bool = False
+    ) -> Iterator[optuna.Study]:
         """Open the study; `fresh` first throws away whatever was stored."""
         import optuna
 
@@ -157,12 +159,12 @@ class OptunaTPEStrategy(SearchStrategy):
                 n_startup_trials=self.n_startup_trials,
                 multivariate=self.multivariate,
             )
-            with self._study(sampler) as study:
+            with self._open_optuna_study(sampler) as study:
                 in_sync = self._in_sync(study, history)
                 if in_sync:
                     trial = study.ask(self.distributions())
             if not in_sync:
-                with self._study(sampler, fresh=True) as study:
+                with self._open_optuna_study(sampler, fresh=True) as study:
                     self._rebuild(study, history)
                     trial = study.ask(self.distributions())
         if trial.number != len(history):
@@ -187,7 +189,7 @@ class OptunaTPEStrategy(SearchStrategy):
             raise ValueError(f"optuna-tpe needs a finite accuracy, got {accuracy}")
         state = copy_state(state)
         number = candidate["trial"]
-        with self._study() as study:
+        with self._open_optuna_study() as study:
             trials = study.get_trials(deepcopy=False)
             # Anything else (a study replaced since the ask) is repaired by the next propose().
             if (
