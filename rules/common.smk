@@ -325,7 +325,9 @@ def study_metrics(dataset, variant):
 
 def study_pool(wildcards):
     """Every candidate of the confirmatory runs on a dataset, each directory once."""
-    dirs = dict.fromkeys(CONFIG.study_dirs[v] for v in required_study_section().variants)
+    dirs = dict.fromkeys(
+        CONFIG.study_dirs[v] for v in required_study_section().variants
+    )
     return [p for v in dirs for p in study_metrics(wildcards.dataset, v)]
 
 
@@ -334,7 +336,10 @@ def study_noise_inputs(wildcards):
 
 
 def study_noise_params(wildcards):
-    return {"training": config["training"], "noise": asdict(required_study_section().noise)}
+    return {
+        "training": config["training"],
+        "noise": asdict(required_study_section().noise),
+    }
 
 
 def study_surrogate_params(wildcards):
@@ -377,7 +382,9 @@ def study_params(wildcards):
 
 
 def study_conclusion_inputs(wildcards):
-    return [f"results/study/{d}/summary.json" for d in required_study_section().datasets]
+    return [
+        f"results/study/{d}/summary.json" for d in required_study_section().datasets
+    ]
 
 
 def study_conclusion_params(wildcards):
