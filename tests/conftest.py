@@ -84,7 +84,7 @@ def search_cfg(config) -> dict:
 def literal_search() -> dict:
     """The default search with the paper-literal reading of the Q-table merged over it
     (config/ablations/hhnas-literal.yaml): for tests that hand-compute that reading."""
-    from hhnas.variants import deep_merge, load_ablation
+    from hhnas.config.variants import deep_merge, load_ablation
 
     literal = load_ablation(str(ROOT / "config" / "ablations" / "hhnas-literal.yaml"))
     return deep_merge(load_config()["search"], literal)

@@ -264,13 +264,12 @@ def test_missing_backbone_and_data_are_named(raw):
         _checked(raw)
 
 
-def test_a_bad_ablation_names_its_variant(raw, tmp_path, monkeypatch):
+def test_a_bad_ablation_names_its_variant(raw, tmp_path):
     import hhnas.config as C
 
     (tmp_path / "tiny-kernel.yaml").write_text(
         yaml.safe_dump({"search": {"parameters": {"kernel_size": {"choices": [0, 2]}}}})
     )
-    monkeypatch.setattr(C, "ABLATION_DIR", tmp_path)
     raw["comparison"]["ablations"] = ["tiny-kernel"]
     with pytest.raises(ConfigError) as err:
         C.from_validated(_validated(raw), C.schema_validator(), ablation_dir=tmp_path)

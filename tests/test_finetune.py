@@ -11,7 +11,6 @@ import torch
 
 from hhnas.features.split_zip import extract_parts, find_parts
 from hhnas.models.hybrid import HybridClassifier
-from hhnas.training import loop
 from hhnas.training.data import build_feature_set
 from hhnas.training.finetune import (
     FineTunedHybrid,
@@ -107,7 +106,7 @@ def _toy(n: int = 60, classes: int = 3):
     return fs, tokens
 
 
-def _train(fs, tokens, **overrides):
+def _train(fs, tokens, loss_hook=None, **overrides):
     return train_finetune_candidate(
         [1, 1, 1],
         PARAMS,
@@ -118,6 +117,7 @@ def _train(fs, tokens, **overrides):
         {"pooling": "mean"},
         seed=0,
         encoder_factory=lambda _: TinyEncoder(),
+        loss_hook=loss_hook,
     )
 
 
@@ -170,8 +170,7 @@ def test_nan_and_out_of_memory_are_failed_candidates(
     monkeypatch, fault, error_class, message
 ) -> None:
     fs, tokens = _toy()
-    monkeypatch.setattr(loop, "LOSS_HOOK", lambda loss, epoch: fault(loss))
-    res = _train(fs, tokens)
+    res = _train(fs, tokens, loss_hook=lambda loss, epoch: fault(loss))
     assert res["status"] == "failed"
     assert (res["val_acc"], res["test_acc"]) == (0.0, 0.0)
     assert res["error_class"] == error_class

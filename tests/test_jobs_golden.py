@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, make_workdir, run_snakemake
 from golden import digests, machine
 
-from hhnas.variants import load_ablation
+from hhnas.config.variants import load_ablation
 
 pytestmark = pytest.mark.slow
 GOLDEN = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text())

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from hhnas.config.templates import model_number
 from hhnas.search.mutation import flip, sample_continuous, step_discrete
 from hhnas.search.qtable import (
     cumulative_q,
@@ -12,7 +13,7 @@ from hhnas.search.qtable import (
     mutation_probabilities,
     update_q,
 )
-from hhnas.search.space import DISCRETE, Param, model_number
+from hhnas.search.space import DISCRETE, Param
 from hhnas.search.statistics import (
     update_mean,
     update_variance,

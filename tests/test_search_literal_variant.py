@@ -57,7 +57,7 @@ def state_chain(search_cfg: dict, seed: int, iterations: int = ITERATIONS) -> st
 
 def literal_config() -> dict:
     """config/config.yaml with config/ablations/hhnas-literal.yaml merged over its search."""
-    from hhnas.variants import deep_merge, load_ablation
+    from hhnas.config.variants import deep_merge, load_ablation
 
     config = load_config()
     path = ROOT / "config" / "ablations" / "hhnas-literal.yaml"

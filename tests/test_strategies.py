@@ -12,11 +12,12 @@ from conftest import load_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hhnas.config.templates import model_number
 from hhnas.search.hhnas_am import HHNASStrategy
 from hhnas.search.optuna_tpe import OptunaTPEStrategy
 from hhnas.search.random_mutation import RandomMutationStrategy
 from hhnas.search.random_search import RandomStrategy
-from hhnas.search.space import MACRO_BITS, model_number, space_from_config
+from hhnas.search.space import MACRO_BITS, space_from_config
 from hhnas.search.strategy import STRATEGIES, make_strategy
 
 NAMES = ["hhnas", "random-mutation", "random", "optuna-tpe"]

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from hhnas.config import load, merged
-from hhnas.objective import objective
+from hhnas.search.objective import objective
 from hhnas.search.strategy import make_strategy
 from hhnas.study.simulate import experiment_seeds, run_searches, summary
 

@@ -11,8 +11,9 @@ import pytest
 from conftest import load_config
 from sklearn.model_selection import KFold, cross_val_score
 
+from hhnas.config.templates import model_number
 from hhnas.io import write_json
-from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, model_number, space_from_config
+from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, space_from_config
 from hhnas.study.surrogate import (
     REGRESSORS,
     Surrogate,

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from hhnas.models.hybrid import HybridClassifier, count_parameters
-from hhnas.training import loop
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import _standardise, build_feature_set
 from hhnas.training.optimizers import make_optimizer
@@ -197,10 +196,14 @@ def test_candidate_is_deterministic_for_a_seed(toy_features) -> None:
 
 
 def test_nan_loss_is_a_failed_candidate_not_a_crash(toy_features, monkeypatch) -> None:
-    monkeypatch.setattr(
-        loop, "LOSS_HOOK", lambda loss, epoch: loss * float("nan") if epoch == 2 else loss
+    res = train_candidate(
+        [1, 0, 0],
+        PARAMS,
+        toy_features,
+        TRAIN_CFG,
+        seed=0,
+        loss_hook=lambda loss, epoch: loss * float("nan") if epoch == 2 else loss,
     )
-    res = train_candidate([1, 0, 0], PARAMS, toy_features, TRAIN_CFG, seed=0)
     assert res["status"] == "failed"
     assert res["error"].startswith("FloatingPointError: training loss is nan at epoch 2")
     assert (res["val_acc"], res["test_acc"]) == (0.0, 0.0)

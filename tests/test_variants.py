@@ -5,15 +5,15 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, load_config
 
-from hhnas.objective import objective
-from hhnas.search.space import space_from_config
-from hhnas.variants import (
+from hhnas.config.variants import (
     comparison_variants,
     deep_merge,
     load_ablation,
     main_variant,
     variant_search,
 )
+from hhnas.search.objective import objective
+from hhnas.search.space import space_from_config
 
 ABLATIONS = ROOT / "config" / "ablations"
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hhnas.faults import loss_hook, parse
+from hhnas.jobs.faults import loss_hook, parse
 from hhnas.reporting.failures import failure_regions
 
 

@@ -13,18 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from hhnas import faults
 from hhnas.config import hashed_search
+from hhnas.config.variants import BUDGET_KEYS
 from hhnas.data.prepare import read_dataset
 from hhnas.io import read_json, write_json
-from hhnas.objective import objective
+from hhnas.jobs import faults
 from hhnas.search.base import SearchStrategy
+from hhnas.search.objective import objective
 from hhnas.search.state import config_hash, file_fingerprint, load_state, save_state
 from hhnas.search.strategy import make_strategy
-from hhnas.training import loop
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import FeatureSet, build_feature_set
-from hhnas.variants import BUDGET_KEYS
 
 METRICS_VERSION = 1
 
@@ -32,7 +31,7 @@ METRICS_VERSION = 1
 @dataclass(frozen=True)
 class IterationJob:
     """What one iteration job reads and writes. ``config["search"]`` is the variant's search
-    config (hhnas.variants). ``inputs``: rows, classes, llm, rule, and backbone (cached
+    config (hhnas.config.variants). ``inputs``: rows, classes, llm, rule, and backbone (cached
     embeddings, frozen mode) or tokens + model (token cache and the backbone.json naming the
     encoder, fine-tuning mode)."""
 
@@ -139,7 +138,7 @@ def train(
 ) -> dict[str, Any]:
     """Train and evaluate the candidate; a failure is a result (``status: failed``), not an
     exception."""
-    loop.LOSS_HOOK = faults.loss_hook(
+    loss_hook = faults.loss_hook(
         job.dataset, job.variant or strategy.name, job.experiment, job.iteration
     )
     seed = training_seed(job.config, job.experiment, job.iteration)
@@ -158,6 +157,7 @@ def train(
             job.config["backbone"],
             seed=seed,
             progress=progress,
+            loss_hook=loss_hook,
         )
     return train_candidate(
         candidate["macro"],
@@ -166,6 +166,7 @@ def train(
         job.config["training"],
         seed=seed,
         progress=progress,
+        loss_hook=loss_hook,
     )
 
 

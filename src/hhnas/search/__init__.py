@@ -1,6 +1,7 @@
 """The search algorithm: pure Python, no torch, no files except its own state."""
 
-from hhnas.search.space import SearchSpace, model_number, space_from_config
+from hhnas.config.templates import model_number
+from hhnas.search.space import SearchSpace, space_from_config
 from hhnas.search.strategy import (
     STRATEGIES,
     HHNASStrategy,

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from hhnas.config import Search
-from hhnas.objective import FAILED_SCORE
-from hhnas.search.space import BINARY, CONTINUOUS, SearchSpace, model_number, space_from_config
+from hhnas.config.templates import model_number
+from hhnas.search.objective import FAILED_SCORE
+from hhnas.search.space import BINARY, CONTINUOUS, SearchSpace, space_from_config
 
 
 def rng_to_json(rng: random.Random) -> list:

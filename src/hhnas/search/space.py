@@ -119,12 +119,3 @@ def space_from_config(search_cfg: dict[str, Any]) -> SearchSpace:
             "search.parameters.*.mutable to true"
         )
     return space
-
-
-def model_number(macro: list[int] | tuple[int, ...]) -> int:
-    """Paper's model names: M1 backbone only, M2 + LLM-CNN (p2), M3 + rule-CNN (p3), M4 both.
-
-    Templates without the backbone (p1 = 0, only reachable when p1 is mutable) are M5-M8.
-    """
-    p1, p2, p3 = (int(b) for b in macro)
-    return 1 + p2 + 2 * p3 + 4 * (1 - p1)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hhnas.objective import objective
+from hhnas.search.objective import objective
 from hhnas.search.strategy import make_strategy
 
 # iteration, the candidates of every seed (in seed order) -> one result each, in that order:
@@ -66,7 +66,7 @@ def run_searches(
     Each seed gets its own strategy object (optuna-tpe keeps its in-memory study between
     propose and observe) and starts from ``initial_state(seed)``, as an iteration job does for
     experiment seed ``seed``. The value observed is the search's objective of the result
-    (hhnas.objective: a failure scores 0), as in the real jobs.
+    (hhnas.search.objective: a failure scores 0), as in the real jobs.
     """
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")

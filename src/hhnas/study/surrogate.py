@@ -32,8 +32,9 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from hhnas.config.templates import model_number
 from hhnas.io import read_json
-from hhnas.search.space import BINARY, CONTINUOUS, Param, SearchSpace, model_number
+from hhnas.search.space import BINARY, CONTINUOUS, Param, SearchSpace
 
 # Discrete parameters whose choices are codes, not quantities (0 AdamW, 1 SGD, 2 RMSprop): a
 # numeric column would tell a tree that SGD lies "between" AdamW and RMSprop, so they are one-hot.

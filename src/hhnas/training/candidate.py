@@ -13,7 +13,7 @@ import torch
 from hhnas.config import Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
-from hhnas.training.loop import accuracy, fit, new_result, record_failure
+from hhnas.training.loop import LossHook, accuracy, fit, new_result, record_failure
 from hhnas.training.optimizers import make_optimizer
 
 EVAL_BATCH = 1024
@@ -27,6 +27,7 @@ def train_candidate(
     seed: int,
     progress: Callable[[str], None] | None = None,
     on_best: Callable[[HybridClassifier, int], None] | None = None,
+    loss_hook: LossHook | None = None,
 ) -> dict[str, Any]:
     """Train the heads of one candidate; return its metrics (best-validation epoch and its test
     accuracy, every epoch's figures). Any exception ends the candidate with status 'failed'.
@@ -36,7 +37,7 @@ def train_candidate(
     torch.manual_seed(seed)
     torch.set_num_threads(tc.threads)
     with subnormals_flushed():
-        return _train(macro, params, fs, tc, seed, start, progress, on_best)
+        return _train(macro, params, fs, tc, seed, start, progress, on_best, loss_hook)
 
 
 def build_model(
@@ -78,6 +79,7 @@ def _train(
     start: float,
     progress: Callable[[str], None] | None,
     on_best: Callable[[HybridClassifier, int], None] | None,
+    loss_hook: LossHook | None,
 ) -> dict[str, Any]:
     result = new_result()
     result["device"] = "cpu"
@@ -129,6 +131,7 @@ def _train(
             result,
             progress=progress,
             on_best=None if on_best is None else lambda epoch: on_best(model, epoch),
+            loss_hook=loss_hook,
         )
     except Exception as exc:  # noqa: BLE001 - any failure is recorded for the search
         record_failure(result, exc)

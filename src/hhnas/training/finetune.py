@@ -20,7 +20,14 @@ from torch import nn
 from hhnas.config import Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.data import FeatureSet
-from hhnas.training.loop import accuracy, autocast_for, fit, new_result, record_failure
+from hhnas.training.loop import (
+    LossHook,
+    accuracy,
+    autocast_for,
+    fit,
+    new_result,
+    record_failure,
+)
 from hhnas.training.optimizers import make_optimizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -139,6 +146,7 @@ def train_finetune_candidate(
     progress: Callable[[str], None] | None = None,
     encoder_factory: Callable[[str], nn.Module] = load_encoder,
     on_best: Callable[[FineTunedHybrid, int], None] | None = None,
+    loss_hook: LossHook | None = None,
 ) -> dict[str, Any]:
     """Fine-tune encoder + heads of one candidate; metrics as in the frozen mode. Any exception
     (a NaN loss, CUDA out of memory, an unbuildable layer size) ends it as 'failed'.
@@ -212,6 +220,7 @@ def train_finetune_candidate(
             autocast=autocast_for(device, tc.amp),
             progress=progress,
             on_best=None if on_best is None else lambda epoch: on_best(model, epoch),
+            loss_hook=loss_hook,
         )
         if device.type == "cuda":
             result["peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)

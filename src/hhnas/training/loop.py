@@ -19,10 +19,10 @@ from torch import nn
 from hhnas.config import Training
 from hhnas.training.optimizers import make_scheduler
 
-# Tests set this to inject faults (a NaN loss, an out-of-memory error) into the real loop.
-LOSS_HOOK: Callable[[torch.Tensor, int], torch.Tensor] | None = None
-
 Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
+# A test seam, passed in explicitly: (loss, epoch) -> the loss to back-propagate, so that tests
+# and hhnas.jobs.faults can make a real candidate fail (a NaN loss, an out-of-memory error).
+LossHook = Callable[[torch.Tensor, int], torch.Tensor]
 
 
 def new_result() -> dict[str, Any]:
@@ -64,6 +64,7 @@ def fit(
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: Callable[[str], None] | None = None,
     on_best: Callable[[int], None] | None = None,
+    loss_hook: LossHook | None = None,
 ) -> None:
     """Train for ``training.epochs`` with its schedule and gradient clipping, evaluating after
     each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record).
@@ -82,8 +83,8 @@ def fit(
             with autocast():
                 logits = model(*inputs)
             loss = loss_fn(logits.float(), y)
-            if LOSS_HOOK is not None:
-                loss = LOSS_HOOK(loss, epoch)
+            if loss_hook is not None:
+                loss = loss_hook(loss, epoch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip > 0:

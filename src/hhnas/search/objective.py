@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from hhnas.config import section_defaults
+
 # What a failed candidate scores, whatever the objective (search.reward_baseline: ok leaves
 # candidates with this score out of p_hat).
 FAILED_SCORE = 0.0
 
-DEFAULTS = {"objective": "accuracy", "cost": "params", "weight": 0.0, "scale": 1.0}
-
 
 def reward_config(search_cfg: dict[str, Any]) -> dict[str, Any]:
-    return {**DEFAULTS, **(search_cfg.get("reward") or {})}
+    return {**section_defaults("search.reward"), **(search_cfg.get("reward") or {})}
 
 
 def candidate_cost(result: dict[str, Any], cost: str) -> float | None:

@@ -1,0 +1,84 @@
+"""The schema (config/schema/config.schema.yaml): where defaults live, and unknown keys."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMA = ROOT / "config" / "schema" / "config.schema.yaml"
+ABLATION_DIR = ROOT / "config" / "ablations"
+
+
+class ConfigError(ValueError):
+    """Every problem found, one per line, each naming the key and what would be valid."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"config: {p}" for p in self.problems))
+
+
+def read_schema(path: Path = SCHEMA) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@cache
+def section_defaults(section: str) -> dict[str, Any]:
+    """The schema's defaults of one section (dotted: "search.optuna"): the only place they are
+    written."""
+    node = read_schema()
+    for part in section.split("."):
+        node = node["properties"][part]
+    props = node.get("properties", {})
+    return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while isinstance(node, dict) and "$ref" in node:
+        node = root["$defs"][node["$ref"].split("/")[-1]]
+    return node
+
+
+def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str) -> list[str]:
+    node = _resolve(node, root)
+    if not isinstance(value, dict) or not isinstance(node, dict):
+        return []
+    props = node.get("properties", {})
+    extra = node.get("additionalProperties", True)
+    out = []
+    for key, sub in value.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key in props:
+            out += _unknown(sub, props[key], root, path)
+        elif isinstance(extra, dict):
+            out += _unknown(sub, extra, root, path)
+        elif extra is False:
+            close = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
+            hint = f"; did you mean `{f'{where}.' if where else ''}{close[0]}`?" if close else ""
+            allowed = ", ".join(props) or "none"
+            out.append(f"`{path}` is not a known key{hint} (allowed here: {allowed})")
+    return out
+
+
+def check_unknown_keys(config: Mapping[str, Any], schema: dict[str, Any] | None = None) -> None:
+    """Refuse keys the schema does not know, naming the closest valid key."""
+    schema = schema or read_schema()
+    problems = _unknown(dict(config), schema, schema, "")
+    if problems:
+        raise ConfigError(problems)
+
+
+def schema_validator(schema_path: Path = SCHEMA) -> Callable[[dict[str, Any]], None]:
+    """Snakemake's own `validate` (it fills the schema's defaults), as the workflow calls it."""
+    from snakemake.utils import validate
+
+    def run(cfg: dict[str, Any]) -> None:
+        validate(cfg, schema=str(schema_path))
+
+    return run
