@@ -123,6 +123,10 @@ BAD = {
         ],
         "search: nothing is mutable",
     ),
+    "mutable not a boolean": (
+        _param("kernel_size", mutable="no"),
+        "'no' is not of type 'boolean'",
+    ),
     # Issue 6's list.
     "negative epochs": (_set("training.epochs", -1), "-1 is less than the minimum of 1"),
     "max_prob above 1": (_set("search.max_prob", 1.5), "1.5 is greater than the maximum of 1"),

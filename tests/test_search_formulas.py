@@ -13,7 +13,7 @@ from hhnas.search.qtable import (
     mutation_probabilities,
     update_q,
 )
-from hhnas.search.space import DISCRETE, Param
+from hhnas.search.space import DISCRETE, Parameter
 from hhnas.search.statistics import (
     update_mean,
     update_variance,
@@ -90,7 +90,7 @@ def test_flip_bit():
 
 
 def test_discrete_step_and_blocked_ends():
-    p = Param("k", DISCRETE, choices=(1, 3, 5))
+    p = Parameter("k", DISCRETE, 3, choices=(1, 3, 5))
     assert step_discrete(p, 3, "+") == (5, "+")
     assert step_discrete(p, 3, "-") == (1, "-")
     assert step_discrete(p, 5, "+") == (3, "-")  # blocked: turns into the other step
@@ -105,10 +105,10 @@ def test_continuous_sample_is_mean_plus_minus_abs_gauss():
 
 
 def test_unit_scale_log_and_linear():
-    lr = Param("learning_rate", "continuous", 1e-5, 1e-1, log=True)
+    lr = Parameter("learning_rate", "continuous", 1e-3, 1e-5, 1e-1, log=True)
     assert lr.to_unit(1e-3) == pytest.approx(0.5)
     assert lr.from_unit(0.25) == pytest.approx(1e-4)
-    dr = Param("dropout_rate", "continuous", 0.0, 0.7)
+    dr = Parameter("dropout_rate", "continuous", 0.35, 0.0, 0.7)
     assert dr.to_unit(0.35) == pytest.approx(0.5)
     assert dr.from_unit(1.5) == pytest.approx(0.7)
 

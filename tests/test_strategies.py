@@ -153,19 +153,23 @@ def test_features_list_only_mutable_things_macro_first(search_cfg):
     assert names == ["p2", "criterion_num", "layer_size1", "layer_size2", "dropout_rate"]
 
 
-def test_nothing_mutable_is_an_error(search_cfg):
-    cfg = variant(search_cfg, "macro-only")
-    cfg["macro"]["mutable"] = [False, False, False]
-    keys = r"search\.macro\.mutable.*search\.parameters\.\*\.mutable"
-    for name in NAMES:
-        with pytest.raises(ValueError, match=keys):
-            make(name, cfg)
+def test_the_space_reads_the_configs_own_parameters(search_cfg):
+    """One parser: the space holds hhnas.config's parameters, with continuous ranges as floats."""
+    from hhnas.config.sections import parameters
 
-
-def test_mutable_must_be_a_boolean(search_cfg):
-    search_cfg["parameters"]["kernel_size"]["mutable"] = "no"
-    with pytest.raises(ValueError, match="search.parameters.kernel_size.mutable"):
-        space_from_config(search_cfg)
+    search_cfg["parameters"]["dropout_rate"].update(low=0, high=1, initial=0)
+    space = space_from_config(search_cfg)
+    parsed = {p.name: p for p in parameters(search_cfg)}
+    for p in space.params:
+        assert (p.name, p.type, p.log, p.mutable) == (
+            parsed[p.name].name,
+            parsed[p.name].type,
+            parsed[p.name].log,
+            parsed[p.name].mutable,
+        )
+    dropout = next(p for p in space.params if p.name == "dropout_rate")
+    assert (dropout.low, dropout.high, space.initial["dropout_rate"]) == (0.0, 1.0, 0.0)
+    assert all(type(v) is float for v in (dropout.low, dropout.high, dropout.initial))
 
 
 def test_hhnas_learns_nothing_about_fixed_params(search_cfg):

@@ -46,9 +46,9 @@ def _configs(space, n: int, seed: int) -> list[tuple[list[int], dict]]:
     for _ in range(n):
         macro, params = list(space.macro_initial), dict(space.initial)
         for p in space.features:
-            if p.kind == BINARY:
+            if p.type == BINARY:
                 macro[MACRO_BITS.index(p.name)] = int(rng.integers(0, 2))
-            elif p.kind == CONTINUOUS:
+            elif p.type == CONTINUOUS:
                 params[p.name] = p.from_unit(float(rng.random()))
             else:
                 params[p.name] = p.choices[int(rng.integers(0, len(p.choices)))]

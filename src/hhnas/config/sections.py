@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
@@ -45,6 +46,15 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Parameter:
+    """One parameter of the search space (`search.parameters.<name>`, or a macro bit with type
+    `binary`): the only parsed form of it, read by the cross-key rules and by hhnas.search.
+
+    Continuous parameters mutate in a normalised unit interval (log10 for `log: true`) so that
+    one scale `k` and one variance range fit every parameter; discrete ones move one step along
+    `choices`; binary ones are the macro bits. A parameter with `mutable: false` keeps its
+    initial value in every strategy (the ablations fix the micro or the macro level this way).
+    """
+
     name: str
     type: str
     initial: Any
@@ -53,6 +63,21 @@ class Parameter:
     log: bool = False
     choices: tuple[Any, ...] = ()
     mutable: bool = True
+
+    def to_unit(self, value: float) -> float:
+        lo, hi, v = float(self.low), float(self.high), float(value)  # type: ignore[arg-type]
+        if self.log:
+            lo, hi, v = math.log10(lo), math.log10(hi), math.log10(v)
+        return (v - lo) / (hi - lo)
+
+    def from_unit(self, u: float) -> float:
+        u = min(1.0, max(0.0, u))
+        lo, hi = float(self.low), float(self.high)  # type: ignore[arg-type]
+        if self.log:
+            v = 10 ** (math.log10(lo) + u * (math.log10(hi) - math.log10(lo)))
+        else:
+            v = lo + u * (hi - lo)
+        return min(hi, max(lo, v))  # log10 round trips can leave [low, high] by one ulp
 
 
 CASTS = {

@@ -168,7 +168,7 @@ def changes_from_initial(
         old = space.value_of(p, initial_macro, initial_params)
         if new == old:
             continue
-        if p.kind in (BINARY, CONTINUOUS):
+        if p.type in (BINARY, CONTINUOUS):
             up = new > old
         else:
             up = p.choices.index(new) > p.choices.index(old)

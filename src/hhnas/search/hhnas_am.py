@@ -39,7 +39,7 @@ class HHNASStrategy(SearchStrategy):
         state["stats"] = {
             p.name: {"mean": p.to_unit(space.initial[p.name]), "var": var_init}
             for p in features
-            if p.kind == CONTINUOUS
+            if p.type == CONTINUOUS
         }
         return state
 

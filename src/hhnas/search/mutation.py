@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from hhnas.search.qtable import direction_probability, mutation_probabilities
-from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, Param, SearchSpace
+from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, Parameter, SearchSpace
 
 
 def flip(bit: int) -> tuple[int, str]:
@@ -15,7 +15,7 @@ def flip(bit: int) -> tuple[int, str]:
     return (1, "+") if int(bit) == 0 else (0, "-")
 
 
-def step_discrete(p: Param, value: Any, action: str) -> tuple[Any, str]:
+def step_discrete(p: Parameter, value: Any, action: str) -> tuple[Any, str]:
     """Move one position along `choices`. At an end the blocked step turns into the other one
     (so a chosen mutation always changes the value); the action actually taken is returned."""
     i = p.choices.index(value)
@@ -58,13 +58,13 @@ def mutate(
     for p in features:
         if p not in chosen:
             continue
-        if p.kind == BINARY:
+        if p.type == BINARY:
             idx = MACRO_BITS.index(p.name)
             new_macro[idx], action = flip(new_macro[idx])
             mutated[p.name] = {"action": action}
             continue
         action = "+" if rng.random() < direction_probability(q, p.name) else "-"
-        if p.kind == CONTINUOUS:
+        if p.type == CONTINUOUS:
             u = sample_continuous(stats[p.name]["mean"], stats[p.name]["var"], action, rng)
             new_params[p.name] = p.from_unit(u)
             mutated[p.name] = {"action": action, "sample": u}

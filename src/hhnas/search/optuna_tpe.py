@@ -173,7 +173,7 @@ class OptunaTPEStrategy(SearchStrategy):
         macro, params = list(space.macro_initial), dict(space.initial)
         for p in space.features:
             value = trial.params[p.name]
-            if p.kind == BINARY:
+            if p.type == BINARY:
                 macro[MACRO_BITS.index(p.name)] = int(value)
             else:
                 params[p.name] = value
@@ -210,9 +210,9 @@ def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for p in space.features:
-        if p.kind == BINARY:
+        if p.type == BINARY:
             out[p.name] = CategoricalDistribution([0, 1])
-        elif p.kind == CONTINUOUS:
+        elif p.type == CONTINUOUS:
             out[p.name] = FloatDistribution(p.low, p.high, log=p.log)
         else:
             out[p.name] = CategoricalDistribution(list(p.choices))

@@ -37,9 +37,9 @@ class RandomStrategy(SearchStrategy):
         rng = rng_from_json(state["rng"])
         macro, params = list(space.macro_initial), dict(space.initial)
         for p in space.features:
-            if p.kind == BINARY:
+            if p.type == BINARY:
                 macro[MACRO_BITS.index(p.name)] = int(rng.random() < 0.5)
-            elif p.kind == CONTINUOUS:
+            elif p.type == CONTINUOUS:
                 params[p.name] = p.from_unit(rng.random())
             else:
                 params[p.name] = p.choices[rng.randrange(len(p.choices))]

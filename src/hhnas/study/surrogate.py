@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from hhnas.config.templates import model_number
 from hhnas.io import read_json
-from hhnas.search.space import BINARY, CONTINUOUS, Param, SearchSpace
+from hhnas.search.space import BINARY, CONTINUOUS, Parameter, SearchSpace
 
 # Discrete parameters whose choices are codes, not quantities (0 AdamW, 1 SGD, 2 RMSprop): a
 # numeric column would tell a tree that SGD lies "between" AdamW and RMSprop, so they are one-hot.
@@ -127,22 +127,22 @@ def load_candidates(paths: Sequence[str]) -> list[dict[str, Any]]:
 # Encoding
 
 
-def _is_categorical(p: Param) -> bool:
-    return p.kind not in (BINARY, CONTINUOUS) and p.name in CATEGORICAL
+def _is_categorical(p: Parameter) -> bool:
+    return p.type not in (BINARY, CONTINUOUS) and p.name in CATEGORICAL
 
 
-def _columns(p: Param) -> list[str]:
-    if p.kind == CONTINUOUS and p.log:
+def _columns(p: Parameter) -> list[str]:
+    if p.type == CONTINUOUS and p.log:
         return [f"log10({p.name})"]
     if _is_categorical(p):
         return [f"{p.name}={c}" for c in p.choices]
     return [p.name]
 
 
-def _encode_value(p: Param, value: Any) -> list[float]:
+def _encode_value(p: Parameter, value: Any) -> list[float]:
     """The columns of one feature's value. Log parameters are encoded as log10 so that a tree's
     split points and the neighbours' distances follow the scale the search samples in."""
-    if p.kind == CONTINUOUS and p.log:
+    if p.type == CONTINUOUS and p.log:
         return [math.log10(float(value))]
     if _is_categorical(p):
         hits = [1.0 if value == c else 0.0 for c in p.choices]
@@ -460,16 +460,16 @@ class Surrogate:
             spans.append(slice(start, start + width))
             start += width
 
-        def grid(p: Param) -> list[Any]:
-            if p.kind == BINARY:
+        def grid(p: Parameter) -> list[Any]:
+            if p.type == BINARY:
                 return [0, 1]
-            if p.kind == CONTINUOUS:
+            if p.type == CONTINUOUS:
                 return [p.from_unit((k + 0.5) / IMPORTANCE_GRID) for k in range(IMPORTANCE_GRID)]
             return list(p.choices)
 
         X = np.zeros((n_samples, start))
         for p, cols in zip(feats, spans, strict=True):
-            if p.kind == CONTINUOUS:
+            if p.type == CONTINUOUS:
                 values = [p.from_unit(u) for u in rng.random(n_samples)]
             else:
                 g = grid(p)
