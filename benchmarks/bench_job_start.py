@@ -7,8 +7,8 @@ Each figure is the CPU seconds (user + system) of the processes involved, median
   script: preamble       what Snakemake's `script:` directive runs before an adapter's first
                          line: import Snakemake's logging and iocontainers, unpickle the job's
                          `snakemake` object (a real one, with a search iteration's params)
-  shell: client          scripts/run_job.py starting and asking the warm worker for a no-op job
-                         (its own process only)
+  shell: client          scripts/search_iteration.py starting and asking the warm worker for a
+                         no-op job (its own process only)
   worker fork + child    the resident server forking and the child running the no-op job, read
                          from /proc (server) and the child's own clock
   package import         importing hhnas.jobs.iteration in a child that has torch preloaded
@@ -109,7 +109,7 @@ def worker_figures(tmp: Path, repeat: int) -> tuple[list[float], list[float], li
         "HHNAS_WORKER_DIR": str(tmp / "sock"),
         "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT / "src")]),
     }
-    # What scripts/run_job.py does, with the benchmark's own job registry.
+    # What scripts/search_iteration.py does, with the benchmark's own job registry.
     client = (
         "import json, sys; sys.path.insert(0, {src!r}); "
         "from hhnas.jobs.worker import run_job; "

@@ -17,7 +17,6 @@ from hhnas.config import (
 )
 from hhnas.preflight import check_inputs
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
-from hhnas.jobs.worker import export_job_environment
 
 SCHEMA = "../config/schema/config.schema.yaml"
 
@@ -74,13 +73,12 @@ onerror:
     cancel_scheduler_timers()
 
 
-# How iteration jobs start (rules/search.smk): under conda or a container, that environment's
-# Python; else this one.
-export_job_environment(
-    "python" if workflow.deployment_settings.deployment_method else sys.executable,
-    os.path.join(workflow.basedir, "scripts", "run_job.py"),
-    config["execution"],
-)
+# How iteration jobs start (rules/search.smk's shell command): under conda or a container,
+# that environment's Python, else this one; the warm worker as execution says.
+JOB_PYTHON = "python" if workflow.deployment_settings.deployment_method else sys.executable
+ITERATION_SCRIPT = os.path.join(workflow.basedir, "scripts", "search_iteration.py")
+WARM_WORKER = int(config["execution"]["warm_worker"])
+WARM_WORKER_IDLE = config["execution"]["warm_worker_idle_seconds"]
 
 
 wildcard_constraints:
@@ -146,7 +144,7 @@ def iteration_priority(wildcards):
 
 
 def iteration_job(wildcards, input, output):
-    """Everything one iteration job reads, as the JSON its client takes (scripts/run_job.py): the
+    """Everything one iteration job reads, as the JSON its client takes (scripts/search_iteration.py): the
     files, and the config sections that decide its outcome (Config.job_config)."""
     return _iteration_payload(wildcards, input, output, study=False)
 

@@ -16,8 +16,9 @@ rule search_iteration:
         runtime=config["resources"]["search"]["runtime"],
     params:
         job=iteration_job,
-    # A shell command, not `script:`: a quick iteration trains in about a second, and a
-    # `script:` adapter first spends a fifth of a CPU-second importing Snakemake to unpickle
-    # its `snakemake` object (scripts/run_job.py; rules/common.smk sets the two variables).
+    # scripts/search_iteration.py calls hhnas.jobs.search_iteration, in the warm worker when it
+    # is on: a shell command, not `script:`, says why. The upper-case names are rules/common.smk's
+    # (how a job starts, never what it computes: Snakemake compares this text, not their values,
+    # so changing them re-runs nothing).
     shell:
-        '"$HHNAS_PYTHON" "$HHNAS_RUN_JOB" search_iteration {log:q} {params.job:q}'
+        '"{JOB_PYTHON}" "{ITERATION_SCRIPT}" {WARM_WORKER} {WARM_WORKER_IDLE} {log:q} {params.job:q}'

@@ -20,7 +20,7 @@ import yaml
 from conftest import ROOT, final_states, make_workdir, run_snakemake
 from worker_selftest import JOBS as SELFTEST
 
-from hhnas.jobs import JOBS
+from hhnas.jobs import JOBS, search_iteration
 from hhnas.jobs import worker as warm_worker
 
 TESTS = Path(__file__).resolve().parent
@@ -28,10 +28,10 @@ CLIENT = """
 import json, sys
 sys.path[:0] = [{src!r}, {tests!r}]
 from hhnas.jobs.worker import run_job
-from worker_selftest import JOBS
+from worker_selftest import JOBS, selftest
 payload = json.loads(sys.argv[1])
 settings = {{"warm_worker": True, "warm_worker_idle_seconds": float(sys.argv[2])}}
-sys.exit(run_job("selftest", payload, settings, JOBS))
+sys.exit(run_job(selftest, payload, settings, JOBS))
 """
 
 
@@ -202,7 +202,8 @@ def test_a_shared_socket_directory_is_refused(tmp_path, monkeypatch, capsys):
     shared.chmod(0o777)
     monkeypatch.setenv("HHNAS_WORKER_DIR", str(shared))
     out = tmp_path / "o.json"
-    code = warm_worker.run_job("selftest", {"out": str(out)}, {"warm_worker": True}, SELFTEST)
+    settings = {"warm_worker": True, "warm_worker_idle_seconds": 60}
+    code = warm_worker.run_job("selftest", {"out": str(out)}, settings, SELFTEST)
     assert code == 0 and json.loads(out.read_text())["pid"] == os.getpid()
     assert "not a private directory" in capsys.readouterr().err
     assert not list(shared.glob("*.sock"))
@@ -211,6 +212,12 @@ def test_a_shared_socket_directory_is_refused(tmp_path, monkeypatch, capsys):
 def test_only_known_jobs_run():
     with pytest.raises(ValueError, match="unknown job 'rm'"):
         warm_worker.run_job("rm", {}, {"warm_worker": False})
+    def rogue(payload):
+        raise AssertionError("an unregistered function must not run")
+
+    with pytest.raises(ValueError, match="unknown job 'test_jobs_worker:rogue'"):
+        warm_worker.run_job(rogue, {}, {"warm_worker": False})
+    assert warm_worker.job_name(search_iteration, JOBS) == "search_iteration"
     # The package registers its own jobs only; a test job is the tests' own.
     assert set(JOBS) == {"search_iteration"}
 

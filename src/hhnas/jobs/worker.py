@@ -3,15 +3,16 @@ child for each job, so a quick-profile search iteration does not spend most of i
 Python and importing torch (1.5 s of CPU per job on the 2-core machine; a quick candidate trains
 in 1-4 s).
 
-A job's client (scripts/run_job.py) calls :func:`run_job`. With the worker enabled it connects to
-a Unix socket private to this user, this Python and this source tree; the server forks, the child
-takes over the job's stdout/stderr (passed as file descriptors), working directory and
-environment, runs the job function and exits; the adapter returns the child's exit status. When
-no server is running, the adapter starts one in the background and runs its own job in-process,
-so nothing ever waits for a server. A child starts from the server's state, which is a freshly
-imported torch/NumPy and nothing else: the package's own modules are imported in each child, so
-an edit to the code is seen by the next job, and results are the same as without the worker
-(tests/test_jobs_worker.py runs a workflow both ways and compares the files).
+A job's client (scripts/search_iteration.py) calls :func:`run_job` with the job's function. With
+the worker enabled it connects to a Unix socket private to this user, this Python and this
+source tree; the server forks, the child takes over the job's stdout/stderr (passed as file
+descriptors), working directory and environment, runs the job function and exits; the adapter
+returns the child's exit status. When no server is running, the adapter starts one in the
+background and runs its own job in-process, so nothing ever waits for a server. A child starts
+from the server's state, which is a freshly imported torch/NumPy and nothing else: the package's
+own modules are imported in each child, so an edit to the code is seen by the next job, and
+results are the same as without the worker (tests/test_jobs_worker.py runs a workflow both ways
+and compares the files).
 
 Lifetime: the server exits after ``idle_seconds`` without a job. If the adapter dies (Snakemake
 killed or interrupted), the server kills the job's child; if the server dies, its children die
@@ -63,36 +64,16 @@ MAX_SOCKET_PATH = 108
 LOST = 75
 
 
-def enabled(settings: Mapping[str, Any] | None) -> bool:
+def enabled(settings: Mapping[str, Any]) -> bool:
     """The ``execution.warm_worker`` setting, overridden by the environment where it cannot
-    work or the user says no."""
+    work or the user says no (``HHNAS_WARM_WORKER=0``)."""
     if os.environ.get("HHNAS_WARM_WORKER", "") == "0":
         return False
     if os.environ.get("SLURM_JOB_ID"):
         return False
     if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
         return False
-    return bool((settings or {}).get("warm_worker", False))
-
-
-def export_job_environment(python: str, client: str, settings: Mapping[str, Any]) -> None:
-    """Set, in the workflow's process, how its shell-started jobs run (rules/search.smk): the
-    interpreter, the client script, and the warm-worker settings. Environment, not rule params:
-    how a job is started decides nothing about its result, so changing it must not make
-    Snakemake re-run finished jobs. An HHNAS_WARM_WORKER=0 set by the user stays."""
-    os.environ["HHNAS_PYTHON"] = python
-    os.environ["HHNAS_RUN_JOB"] = client
-    if os.environ.get("HHNAS_WARM_WORKER") != "0":
-        os.environ["HHNAS_WARM_WORKER"] = "1" if settings.get("warm_worker", True) else "0"
-    os.environ["HHNAS_WARM_WORKER_IDLE"] = str(settings.get("warm_worker_idle_seconds", 60))
-
-
-def settings_from_environment() -> dict[str, Any]:
-    """The warm-worker settings :func:`export_job_environment` left for a job's client."""
-    return {
-        "warm_worker": os.environ.get("HHNAS_WARM_WORKER", "0") == "1",
-        "warm_worker_idle_seconds": float(os.environ.get("HHNAS_WARM_WORKER_IDLE", "60")),
-    }
+    return bool(settings["warm_worker"])
 
 
 def socket_dir() -> str:
@@ -121,15 +102,27 @@ def server_key(jobs: Mapping[str, str] = JOBS) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 
+def job_name(function: Callable[[dict[str, Any]], None], jobs: Mapping[str, str]) -> str:
+    """The registry's name of a job function: a client names a registered job, never code."""
+    target = f"{function.__module__}:{function.__name__}"
+    for name, registered in jobs.items():
+        if registered == target:
+            return name
+    raise ValueError(f"unknown job {target!r} (registered: {', '.join(sorted(jobs.values()))})")
+
+
 def run_job(
-    job: str,
+    job: Callable[[dict[str, Any]], None] | str,
     payload: dict[str, Any],
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any],
     jobs: Mapping[str, str] = JOBS,
 ) -> int:
-    """Run ``job`` of the registry ``jobs`` with ``payload`` in the warm worker when enabled,
-    else in this process; return the exit status for the caller to exit with."""
-    if job not in jobs:
+    """Run the job function ``job`` (or its name), registered in ``jobs``, with ``payload`` in
+    the warm worker when ``settings`` (execution.warm_worker, warm_worker_idle_seconds) enable
+    it, else in this process; return the exit status for the caller to exit with."""
+    if not isinstance(job, str):
+        job = job_name(job, jobs)
+    elif job not in jobs:
         raise ValueError(f"unknown job {job!r} (known: {', '.join(sorted(jobs))})")
     if not enabled(settings):
         return run_local(jobs[job], payload)
@@ -145,7 +138,7 @@ def run_job(
     try:
         sock = _connect(path)
     except OSError:
-        idle = float((settings or {}).get("warm_worker_idle_seconds", 60))
+        idle = float(settings["warm_worker_idle_seconds"])
         _start_server(path, idle, jobs)
         return run_local(jobs[job], payload)
     with sock:
