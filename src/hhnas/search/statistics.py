@@ -1,6 +1,6 @@
 """Running mean and variance rules for continuous parameters (paper: "Mean and Variance Update").
 
-All values are in the parameter's normalised unit scale (see space.Parameter).
+All values are in the parameter's normalised unit scale (hhnas.config.sections.Parameter.to_unit).
 """
 
 from __future__ import annotations
