@@ -39,6 +39,8 @@ def test_build_dataset_counts_the_capped_rows(tmp_path: Path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     spec = {
         "format": "csv",
+        "text_column": "text",
+        "label_column": "label",
         "path": str(path),
         "min_questions_per_class": 3,
         "split_column": "split",

@@ -36,6 +36,8 @@ def _rows(label: str, splits: list[str]) -> list[tuple[str, str, str]]:
 def _build(path: Path, min_pc: int = 3, seed: int = 0, **ds) -> dict:
     ds_cfg = {
         "format": "csv",
+        "text_column": "text",
+        "label_column": "label",
         "path": str(path),
         "min_questions_per_class": min_pc,
         "split_column": "split",

@@ -18,6 +18,9 @@ from hhnas.data.prepare import build_dataset
 from hhnas.data.split import min_class_size, part_sizes
 from hhnas.reporting.build import _dataset_entry
 
+# What the schema fills in for a csv dataset (config/schema/config.schema.yaml).
+CSV_COLUMNS = {"text_column": "text", "label_column": "label"}
+
 SPLIT = {"train": 0.7, "val": 0.15, "test": 0.15}
 
 
@@ -167,7 +170,7 @@ def test_non_utf8_bytes_name_file_line_offset_and_fix(tmp_path: Path, target: st
     if target == "data.csv":
         path = root / "data.csv"
         body = b"text,label\nhello,a\n" + "caf\xe9 menu,b\n".encode("latin1")
-        ds = {"format": "csv", "path": str(path)}
+        ds = {"format": "csv", "path": str(path), **CSV_COLUMNS}
     elif target == "questions.jsonl":
         path = root / target
         lines = _good()
@@ -219,7 +222,8 @@ def _csv_of(tmp_path: Path, sizes: dict[str, int], empty: dict[str, int] | None 
 
 
 def _build_csv(path: Path, min_pc: int = 4, split: dict | None = None, **ds) -> dict:
-    ds_cfg = {"format": "csv", "path": str(path), "min_questions_per_class": min_pc, **ds}
+    ds_cfg = {"format": "csv", "path": str(path), "min_questions_per_class": min_pc}
+    ds_cfg.update(CSV_COLUMNS, **ds)
     data_cfg = {"spider_dir": "", "split_seed": 0, "split": split or SPLIT}
     return build_dataset("toy", ds_cfg, data_cfg)
 
@@ -465,7 +469,13 @@ def test_good_csv_with_bom_and_ids_builds(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
     rows = [f"id{c}{i},question {i} for {c},{c}" for c in "ab" for i in range(4)]
     path.write_bytes(b"\xef\xbb\xbf" + ("id,text,label\n" + "\n".join(rows) + "\n").encode())
-    ds_cfg = {"format": "csv", "path": str(path), "min_questions_per_class": 4, "id_column": "id"}
+    ds_cfg = {
+        "format": "csv",
+        "path": str(path),
+        "min_questions_per_class": 4,
+        "id_column": "id",
+        **CSV_COLUMNS,
+    }
     built = build_dataset("toy", ds_cfg, {"spider_dir": "", "split_seed": 0, "split": SPLIT})
     assert built["classes"]["classes"] == ["a", "b"]
     assert built["counts"]["rows"] == 8

@@ -16,11 +16,9 @@ from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection, accuracy
 from hhnas.features.schema_linking import RULE_CHANNELS
 
-DEFAULT_CHANNEL = "idf_coverage"
-
 
 def rule_channel(cfg: dict[str, Any]) -> str:
-    name = cfg.get("comparison", {}).get("rule_channel", DEFAULT_CHANNEL)
+    name = cfg["comparison"]["rule_channel"]
     if name not in RULE_CHANNELS:
         raise ValueError(
             f"comparison.rule_channel must be one of {list(RULE_CHANNELS)}, got {name!r}"

@@ -28,7 +28,6 @@ from threadpoolctl import threadpool_limits
 from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection, accuracy
 
-DEFAULT_C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 MIN_DF = 2
 MAX_ITER = 1000
 
@@ -52,7 +51,7 @@ class TfidfFeatures:
 
 
 def c_grid(cfg: dict[str, Any]) -> list[float]:
-    grid = cfg.get("comparison", {}).get("tfidf_c_grid", DEFAULT_C_GRID)
+    grid = cfg["comparison"]["tfidf_c_grid"]
     values = [float(c) for c in grid]
     if not values or any(not c > 0 for c in values):
         raise ValueError(f"comparison.tfidf_c_grid must be a non-empty list of C > 0, got {grid}")

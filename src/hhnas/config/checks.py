@@ -30,11 +30,11 @@ from hhnas.config.sections import (
     Analysis,
     Comparison,
     Config,
-    Predict,
     RuleResources,
     dataset_spec,
     final_section,
     parameters,
+    predict_section,
     shared_dirs,
     study_section,
     typed_section,
@@ -148,11 +148,12 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
                 f"(known: {', '.join(known)}; or null for no dataset in that role)"
             )
     study = config.get("study") or {}
-    for ref in study.get("reference", []):
-        if ref not in study.get("variants", []):
+    variants = list(study.get("variants") or [])
+    for ref in study["reference"] if study else []:
+        if ref not in variants:
             out.append(
                 f"study.reference names {ref!r}, which is not one of study.variants "
-                f"({', '.join(study.get('variants', []))}){_close(ref, study.get('variants', []))}"
+                f"({', '.join(variants)}){_close(ref, variants)}"
             )
     for name in study.get("datasets", []):
         if name not in config["datasets"]:
@@ -260,9 +261,8 @@ def from_validated(
     main = main_variant(config)
     compared = tuple(comparison_variants(config))
     runs = tuple(config["run_datasets"])
-    cmp = config.get("comparison") or {}
+    cmp = {**section_defaults("comparison"), **(config.get("comparison") or {})}
     res = config["resources"]
-    predict = config.get("predict") or {}
     cfg = Config(
         raw=config,
         run_datasets=runs,
@@ -270,13 +270,13 @@ def from_validated(
         roles=resolve_roles(config),
         comparison=Comparison(
             dataset=cmp.get("dataset") or runs[0],
-            in_report=bool(cmp.get("in_report", False)),
+            in_report=bool(cmp["in_report"]),
             strategies=tuple(cmp.get("strategies", ())),
             ablations=tuple(cmp.get("ablations", ())),
             baselines=tuple(cmp.get("baselines", ())),
         ),
         resources={
-            k: RuleResources(int(v["mem_mb"]), int(v["runtime"]), int(v.get("threads", 1)))
+            k: RuleResources(int(v["mem_mb"]), int(v["runtime"]), int(v["threads"]))
             for k, v in res.items()
         },
         experiments=int(config["search"]["experiments"]),
@@ -288,11 +288,7 @@ def from_validated(
         study=study_section(config),
         final=final_section(config),
         analysis=typed_section(Analysis, "analysis", config),
-        predict=Predict(
-            inputs=dict(predict.get("inputs") or {}),
-            text_column=str(predict.get("text_column", "text")),
-            top_k=int(predict.get("top_k", 3)),
-        ),
+        predict=predict_section(config),
         variant_dir=shared_dirs(searches),
     )
     size = workflow_size_problems(cfg)

@@ -39,6 +39,17 @@ def section_defaults(section: str) -> dict[str, Any]:
     return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
 
 
+@cache
+def definition_default(definition: str, key: str) -> Any:
+    """The default a `$defs` entry gives `key` (searching its `allOf` parts too)."""
+    node = read_schema()["$defs"][definition]
+    for part in [node, *node.get("allOf", [])]:
+        prop = part.get("properties", {}).get(key, {})
+        if "default" in prop:
+            return prop["default"]
+    raise KeyError(f"$defs.{definition}.{key} has no default")
+
+
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     while isinstance(node, dict) and "$ref" in node:
         node = root["$defs"][node["$ref"].split("/")[-1]]

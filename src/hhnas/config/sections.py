@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
-from hhnas.config.schema import ConfigError, section_defaults
+from hhnas.config.schema import ConfigError, definition_default, section_defaults
 from hhnas.config.templates import model_number
 from hhnas.config.variants import BUDGET_KEYS, study_variants
 
@@ -306,7 +306,7 @@ class Config:
     study: Study | None = None
     final: Final = field(default_factory=lambda: final_section({}))
     analysis: Analysis = field(default_factory=lambda: typed_section(Analysis, "analysis", {}))
-    predict: Predict = field(default_factory=lambda: Predict({}, "text", 3))
+    predict: Predict = field(default_factory=lambda: predict_section({}))
     # variant -> the variant whose files it shares (the first with the same hashed search)
     variant_dir: dict[str, str] = field(default_factory=dict)
 
@@ -453,12 +453,18 @@ def parameter_spec(name: str, spec: Mapping[str, Any]) -> Parameter:
         high=spec.get("high"),
         log=bool(spec.get("log", False)),
         choices=tuple(spec.get("choices", ())),
-        mutable=bool(spec.get("mutable", True)),
+        # criterion_num and dropout_rate carry no schema-filled `mutable` (the schema says why).
+        mutable=bool(spec.get("mutable", definition_default("parameter_with_default", "mutable"))),
     )
 
 
 def parameters(search: Mapping[str, Any]) -> list[Parameter]:
     return [parameter_spec(n, s) for n, s in search["parameters"].items()]
+
+
+def predict_section(config: Mapping[str, Any]) -> Predict:
+    spec = {**section_defaults("predict"), **(config.get("predict") or {})}
+    return Predict(dict(spec["inputs"]), str(spec["text_column"]), int(spec["top_k"]))
 
 
 def dataset_spec(name: str, spec: Mapping[str, Any]) -> Dataset:

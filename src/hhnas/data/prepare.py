@@ -81,8 +81,8 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         source = f"{ds_cfg['path']}"
         raw = load_csv(
             ds_cfg["path"],
-            ds_cfg.get("text_column", "text"),
-            ds_cfg.get("label_column", "label"),
+            ds_cfg["text_column"],
+            ds_cfg["label_column"],
             ds_cfg.get("id_column"),
             split_column,
             tuple(ds_cfg.get("exclude_labels", ())),
