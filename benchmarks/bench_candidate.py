@@ -87,6 +87,7 @@ def main() -> None:
     import torch
     import yaml
 
+    from hhnas.config import Training
     from hhnas.data.prepare import read_dataset
     from hhnas.features.tokens import tokenize_texts
     from hhnas.io import read_json
@@ -152,7 +153,7 @@ def main() -> None:
             splits, labels, n_classes, np.load(base / "features" / "backbone.npy"), llm, rule
         )
         tc = {**cfg["training"], "epochs": args.epochs, "threads": args.threads}
-        res = train_candidate(macro, params, fs, tc, seed=0)
+        res = train_candidate(macro, params, fs, Training.from_mapping(tc), seed=0)
         report("frozen", res, tc["batch_size"])
     if args.mode in ("both", "finetune"):
         model_dir = _model_dir(args.backbone)
@@ -184,7 +185,7 @@ def main() -> None:
             fs,
             tokens,
             model_dir,
-            tc,
+            Training.from_mapping(tc),
             paper["backbone"],
             0,
             **factory,

@@ -18,6 +18,7 @@ recipe by validation accuracy only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -84,15 +85,15 @@ def main() -> None:
                 "batch_size": args.batch_size,
                 "head_lr_scale": scale,
             }
-            tc = {
-                **finetune_config(
+            tc = dataclasses.replace(
+                finetune_config(
                     {
                         "training": cfg["training"],
                         "final": {"finetune": recipe, "threads": args.threads},
                     }
                 ),
-                "gpu": 1 if args.gpu else 0,
-            }
+                gpu=1 if args.gpu else 0,
+            )
             start = time.perf_counter()
             res = train_finetune_candidate(
                 member["macro"],

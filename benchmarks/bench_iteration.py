@@ -31,6 +31,7 @@ def main() -> None:
     import torch  # noqa: F401
     import yaml
 
+    from hhnas.config import Training
     from hhnas.data.prepare import read_dataset
     from hhnas.io import read_json
     from hhnas.search.space import space_from_config
@@ -62,8 +63,9 @@ def main() -> None:
         models.append(("Model 4 (1024/512)", MACROS[-1], large))
     for name, macro, candidate in models:
         times, accs = [], []
+        tc = Training.from_mapping(cfg["training"])
         for r in range(args.repeats):
-            res = train_candidate(macro, candidate, fs, cfg["training"], seed=r)
+            res = train_candidate(macro, candidate, fs, tc, seed=r)
             times.append(res["seconds"])
             accs.append(res["val_acc"])
         per_epoch = min(times) / epochs

@@ -9,6 +9,7 @@ import pytest
 from hhnas.baselines import BASELINES, evaluation, run_baseline
 from hhnas.baselines.data import HIDDEN, load_splits
 from hhnas.baselines.evaluation import Selection, score_test
+from hhnas.config import Training
 from hhnas.features.schema_linking import RULE_CHANNELS
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import build_feature_set
@@ -155,7 +156,8 @@ def test_model1_default_reports_its_best_validation_epoch(toy, cfg, spy) -> None
         3,
         *(np.load(toy[k]) for k in ("backbone", "llm", "rule")),
     )
-    direct = train_candidate([1, 0, 0], res["selected"]["params"], fs, cfg["training"], seed=0)
+    tc = Training.from_mapping(cfg["training"])
+    direct = train_candidate([1, 0, 0], res["selected"]["params"], fs, tc, seed=0)
     assert res["val_acc"] == direct["val_acc"]
     assert res["test_acc"] == direct["test_acc"]
     assert res["selected"]["best_epoch"] == direct["best_epoch"]

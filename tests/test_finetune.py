@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from hhnas.config import Training
 from hhnas.features.split_zip import extract_parts, find_parts
 from hhnas.models.hybrid import HybridClassifier
 from hhnas.training.data import build_feature_set
@@ -113,7 +114,7 @@ def _train(fs, tokens, loss_hook=None, **overrides):
         fs,
         tokens,
         "unused-dir",
-        {**TRAIN_CFG, **overrides},
+        Training.from_mapping({**TRAIN_CFG, **overrides}),
         {"pooling": "mean"},
         seed=0,
         encoder_factory=lambda _: TinyEncoder(),

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hhnas.config.job import JobConfig
 from hhnas.jobs import JOBS, search_iteration
 from hhnas.jobs import iteration as it
 from hhnas.jobs.log import TIMING_PREFIX, read_timing
@@ -57,7 +58,7 @@ def cfg(config) -> dict:
 def _job(cfg, files, tmp_path, iteration: int, **extra) -> it.IterationJob:
     where = tmp_path / "exp1"
     return it.IterationJob(
-        config=cfg,
+        config=JobConfig.from_mapping(cfg),
         dataset="spider",
         experiment=1,
         iteration=iteration,
@@ -95,7 +96,9 @@ def test_iteration_zero_starts_from_the_config_and_later_ones_need_a_state(cfg, 
     assert candidate["macro"] == [1, 0, 0] and candidate["params"]["layer_size1"] == 256
     with pytest.raises(RuntimeError, match="proposes iteration 0, not 5"):
         it.propose(strategy, it.start_state(job0, strategy, ident), 5)
-    orphan = it.IterationJob(**{**job0.to_payload(), "iteration": 1, "prev_state": None})
+    orphan = it.IterationJob.from_payload(
+        {**job0.to_payload(), "iteration": 1, "prev_state": None}
+    )
     with pytest.raises(ValueError, match="needs the state of iteration 0"):
         it.start_state(orphan, strategy, ident)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from hhnas.config import Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import _standardise, build_feature_set
@@ -19,7 +20,7 @@ PARAMS = {
     "dropout_rate": 0.0,
     "kernel_size": 3,
 }
-TRAIN_CFG = {
+TRAIN = {
     "epochs": 15,
     "batch_size": 16,
     "cnn_filters": 4,
@@ -27,6 +28,7 @@ TRAIN_CFG = {
     "weight_decay": 0.0,
     "threads": 1,
 }
+TRAIN_CFG = Training.from_mapping(TRAIN)
 
 
 # ------------------------------------------------------------------ standardisation
@@ -163,7 +165,7 @@ def toy_features():
 def test_candidate_learns_and_records_every_epoch(toy_features) -> None:
     res = train_candidate([1, 0, 1], PARAMS, toy_features, TRAIN_CFG, seed=0)
     assert res["status"] == "ok" and res["error"] is None
-    assert len(res["epochs"]) == TRAIN_CFG["epochs"]
+    assert len(res["epochs"]) == TRAIN_CFG.epochs
     losses = [e["train_loss"] for e in res["epochs"]]
     assert losses[-1] < 0.5 * losses[0]
     assert res["val_acc"] >= 0.9  # the rule channel separates the classes
@@ -173,7 +175,7 @@ def test_candidate_learns_and_records_every_epoch(toy_features) -> None:
 
 
 def test_test_split_is_scored_only_where_validation_improves(toy_features) -> None:
-    cfg = {**TRAIN_CFG, "epochs": 8}
+    cfg = Training.from_mapping({**TRAIN, "epochs": 8})
     res = train_candidate([1, 1, 1], {**PARAMS, "learning_rate": 0.3}, toy_features, cfg, 1)
     best_so_far = -1.0
     improved = []
@@ -222,7 +224,7 @@ def test_unbuildable_candidate_is_a_failed_candidate(toy_features) -> None:
 @pytest.mark.parametrize("num", [0, 1, 2])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_light_optimizers_match_torch_optim_step_by_step(num, weight_decay) -> None:
-    cfg = {**TRAIN_CFG, "weight_decay": weight_decay}
+    cfg = Training.from_mapping({**TRAIN, "weight_decay": weight_decay})
     gen = torch.Generator().manual_seed(num)
     start = [torch.randn(4, 3, generator=gen), torch.randn(3, generator=gen)]
     ours = [torch.nn.Parameter(t.clone()) for t in start]
@@ -261,13 +263,15 @@ def test_frozen_training_does_not_import_dynamo() -> None:
     code = (
         f"import sys; sys.path.insert(0, {str(src)!r}); import numpy as np\n"
         "from hhnas.training.data import build_feature_set\n"
+        "from hhnas.config import Training\n"
         "from hhnas.training.candidate import train_candidate\n"
         "fs = build_feature_set(['train']*6 + ['val', 'test'], [0, 1]*4, 2,\n"
         "    np.random.rand(8, 3), np.random.rand(8, 1, 2), np.random.rand(8, 2, 2))\n"
         "p = dict(learning_rate=0.01, criterion_num=CRIT, layer_size1=4, layer_size2=4,\n"
         "    dropout_rate=0.1, kernel_size=1)\n"
-        "r = train_candidate([1, 1, 1], p, fs, dict(epochs=2, batch_size=4, cnn_filters=2,\n"
-        "    momentum=0.9, weight_decay=0.01), seed=0)\n"
+        "tc = Training.from_mapping(dict(epochs=2, batch_size=4, cnn_filters=2,\n"
+        "    momentum=0.9, weight_decay=0.01))\n"
+        "r = train_candidate([1, 1, 1], p, fs, tc, seed=0)\n"
         "assert r['status'] == 'ok', r\n"
         "print('torch._dynamo' in sys.modules)\n"
     )

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from hhnas.config import Training
 from hhnas.models.hybrid import CNNBranch, HybridClassifier, _dropout_masks
 from hhnas.training.optimizers import make_optimizer
 
@@ -231,8 +232,15 @@ OPTIMIZER_CASES = [
 
 @pytest.mark.parametrize(("num", "momentum", "weight_decay"), OPTIMIZER_CASES)
 def test_fused_light_optimizers_track_torch_optim(num, momentum, weight_decay) -> None:
-    cfg = {"epochs": 1, "batch_size": 1, "cnn_filters": 1}
-    cfg |= {"momentum": momentum, "weight_decay": weight_decay}
+    cfg = Training.from_mapping(
+        {
+            "epochs": 1,
+            "batch_size": 1,
+            "cnn_filters": 1,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+        }
+    )
     gen = torch.Generator().manual_seed(num)
     # Odd sizes: the fused kernels' vector loop and scalar tail both run.
     start = [torch.randn(37, 19, generator=gen), torch.randn(5, generator=gen) * 3]

@@ -19,6 +19,7 @@ import numpy as np
 
 from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection
+from hhnas.config import Training
 from hhnas.search.space import space_from_config
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import FeatureSet, build_feature_set
@@ -32,7 +33,7 @@ def _train(fs: FeatureSet, params: dict[str, Any], cfg: dict[str, Any], seed: in
         MACRO,
         params,
         fs,
-        cfg["training"],
+        Training.from_mapping(cfg["training"]),
         seed,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hhnas.config import Training
 from hhnas.final.evaluation import split_metrics
 from hhnas.final.inference import INPUTS, ensemble_probabilities
 from hhnas.final.modeldir import (
@@ -97,7 +98,7 @@ def retrain_member(
         candidate["macro"],
         candidate["params"],
         fs,
-        config["training"],
+        Training.from_mapping(config["training"]),
         seed=seed,
         progress=lambda m: _say(f"  {m}"),
         on_best=best,
@@ -115,12 +116,14 @@ def retrain_member(
 ENCODER_DIR = "encoder"
 
 
-def finetune_config(config: dict[str, Any]) -> dict[str, Any]:
+def finetune_config(config: dict[str, Any]) -> Training:
     """The training section a fine-tuned member trains with: the search's, with the recipe's
     epochs, batch size, schedule, warm-up, clipping and head rate over it."""
     ft = config["final"]["finetune"]
     keys = ("epochs", "batch_size", "lr_schedule", "warmup_ratio", "grad_clip", "head_lr_scale")
-    return {**config["training"], **{k: ft[k] for k in keys}, "threads": config["final"]["threads"]}
+    return Training.from_mapping(
+        {**config["training"], **{k: ft[k] for k in keys}, "threads": config["final"]["threads"]}
+    )
 
 
 def finetune_member(

@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from hhnas.config import hashed_search
+from hhnas.config.job import JobConfig
 from hhnas.config.variants import BUDGET_KEYS
 from hhnas.data.prepare import read_dataset
 from hhnas.io import read_json, write_json
@@ -30,12 +32,12 @@ METRICS_VERSION = 1
 
 @dataclass(frozen=True)
 class IterationJob:
-    """What one iteration job reads and writes. ``config["search"]`` is the variant's search
-    config (hhnas.config.variants). ``inputs``: rows, classes, llm, rule, and backbone (cached
-    embeddings, frozen mode) or tokens + model (token cache and the backbone.json naming the
-    encoder, fine-tuning mode)."""
+    """What one iteration job reads and writes. ``config`` is parsed once, from the payload
+    (its search section is the variant's, hhnas.config.variants). ``inputs``: rows, classes,
+    llm, rule, and backbone (cached embeddings, frozen mode) or tokens + model (token cache and
+    the backbone.json naming the encoder, fine-tuning mode)."""
 
-    config: dict[str, Any]
+    config: JobConfig
     dataset: str
     experiment: int
     iteration: int
@@ -48,15 +50,21 @@ class IterationJob:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> IterationJob:
-        fields = {**payload, "experiment": int(payload["experiment"])}
-        return cls(**{**fields, "iteration": int(payload["iteration"])})
+        return cls(
+            **{
+                **payload,
+                "config": JobConfig.from_mapping(payload["config"]),
+                "experiment": int(payload["experiment"]),
+                "iteration": int(payload["iteration"]),
+            }
+        )
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "config": self.config.raw}
 
     @property
     def finetune(self) -> bool:
-        return self.config["backbone"]["mode"] == "finetune"
+        return self.config.finetune
 
 
 def search_config_hash(config: dict[str, Any], dataset: str) -> str:
@@ -74,25 +82,25 @@ def search_config_hash(config: dict[str, Any], dataset: str) -> str:
     )
 
 
-def experiment_seed(config: dict[str, Any], experiment: int) -> int:
+def experiment_seed(config: Mapping[str, Any], experiment: int) -> int:
     return int(config["search"]["seed"]) * 1000 + experiment
 
 
-def training_seed(config: dict[str, Any], experiment: int, iteration: int) -> int:
+def training_seed(config: Mapping[str, Any], experiment: int, iteration: int) -> int:
     """Torch and NumPy are re-seeded from this in every job, so a redone job draws the same."""
     return experiment_seed(config, experiment) * 100_003 + iteration
 
 
 def make_job_strategy(job: IterationJob) -> SearchStrategy:
     # Strategies that keep files of their own (Optuna's study) keep them beside the states.
-    return make_strategy(job.config["search"], study_dir=os.path.dirname(job.out_state) or ".")
+    return make_strategy(job.config.search, study_dir=os.path.dirname(job.out_state) or ".")
 
 
 def state_identity(job: IterationJob, strategy: SearchStrategy) -> dict[str, Any]:
     """What a state file must name to belong to this search (checked on load)."""
     return dict(
         strategy=strategy.name,
-        cfg_hash=search_config_hash(job.config, job.dataset),
+        cfg_hash=search_config_hash(job.config.raw, job.dataset),
         dataset=job.dataset,
         experiment=job.experiment,
         fingerprint=file_fingerprint(job.inputs["rows"], job.inputs["classes"]),
@@ -104,7 +112,7 @@ def start_state(
 ) -> dict[str, Any]:
     """Iteration 0 starts from the config; iteration i from the checked state of i-1."""
     if job.iteration == 0:
-        return strategy.initial_state(experiment_seed(job.config, job.experiment))
+        return strategy.initial_state(experiment_seed(job.config.raw, job.experiment))
     if job.prev_state is None:
         raise ValueError(
             f"iteration {job.iteration} needs the state of iteration {job.iteration - 1}"
@@ -141,7 +149,7 @@ def train(
     loss_hook = faults.loss_hook(
         job.dataset, job.variant or strategy.name, job.experiment, job.iteration
     )
-    seed = training_seed(job.config, job.experiment, job.iteration)
+    seed = training_seed(job.config.raw, job.experiment, job.iteration)
     progress = lambda msg: print(f"  {msg}", file=sys.stderr)  # noqa: E731
     if job.finetune:
         # Imported here: the frozen path must not pay for transformers' import.
@@ -153,8 +161,8 @@ def train(
             fs,
             TokenCache.load(job.inputs["tokens"]),
             read_json(job.inputs["model"])["path"],
-            job.config["training"],
-            job.config["backbone"],
+            job.config.training,
+            job.config.backbone,
             seed=seed,
             progress=progress,
             loss_hook=loss_hook,
@@ -163,7 +171,7 @@ def train(
         candidate["macro"],
         candidate["params"],
         fs,
-        job.config["training"],
+        job.config.training,
         seed=seed,
         progress=progress,
         loss_hook=loss_hook,
@@ -220,7 +228,7 @@ def run_iteration(job: IterationJob) -> dict[str, Any]:
     )
     result = train(job, strategy, candidate, fs)
     # A failed candidate earns 0: the search learns to avoid that region.
-    score = objective(result, job.config["search"])
+    score = objective(result, job.config.search.raw)
     state = strategy.observe(state, candidate, score["objective"])
     metrics = metrics_record(
         job, strategy, candidate, result, score, time.perf_counter() - job_start

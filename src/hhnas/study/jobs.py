@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hhnas.config import StudyNoise, StudySurrogate
+from hhnas.config import StudyNoise, StudySurrogate, Training
 from hhnas.io import read_json, write_json
 from hhnas.search.space import space_from_config
 from hhnas.study import noise as noise_floor
@@ -43,8 +43,10 @@ def run_noise_floor(
     )
     fs = load_features(dict(inputs), with_backbone=True)
 
+    tc = Training.from_mapping(training)
+
     def train(macro: list[int], params: dict[str, Any], seed: int) -> Mapping[str, Any]:
-        return train_candidate(macro, params, fs, training, seed=seed)
+        return train_candidate(macro, params, fs, tc, seed=seed)
 
     measured = noise_floor.measure(configs, train, settings.seeds, settings.seed, _progress)
     result = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -23,7 +23,7 @@ def train_candidate(
     macro: list[int],
     params: dict[str, Any],
     fs: FeatureSet,
-    train_cfg: Training | Mapping[str, Any],
+    tc: Training,
     seed: int,
     progress: Callable[[str], None] | None = None,
     on_best: Callable[[HybridClassifier, int], None] | None = None,
@@ -33,7 +33,6 @@ def train_candidate(
     accuracy, every epoch's figures). Any exception ends the candidate with status 'failed'.
     ``on_best(model, epoch)`` runs at each new best epoch (hhnas.final keeps its weights)."""
     start = time.perf_counter()
-    tc = Training.from_mapping(train_cfg)
     torch.manual_seed(seed)
     torch.set_num_threads(tc.threads)
     with subnormals_flushed():

@@ -117,13 +117,9 @@ class FineTunedHybrid(nn.Module):
         return self.head(pool(hidden.last_hidden_state, attention_mask, self.pooling), llm, rule)
 
 
-def head_lr_scale(train_cfg: Training | Mapping[str, Any]) -> float:
-    return Training.from_mapping(train_cfg).head_lr_scale
-
-
-def pick_device(train_cfg: Training | Mapping[str, Any]) -> torch.device:
+def pick_device(tc: Training) -> torch.device:
     """CUDA when the job was given a GPU (``training.gpu`` > 0) and one is visible."""
-    if Training.from_mapping(train_cfg).gpu > 0 and torch.cuda.is_available():
+    if tc.gpu > 0 and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
 
@@ -140,7 +136,7 @@ def train_finetune_candidate(
     fs: FeatureSet,
     tokens: TokenCache,
     model_dir: str,
-    train_cfg: Training | Mapping[str, Any],
+    tc: Training,
     backbone_cfg: Mapping[str, Any],
     seed: int,
     progress: Callable[[str], None] | None = None,
@@ -152,7 +148,6 @@ def train_finetune_candidate(
     (a NaN loss, CUDA out of memory, an unbuildable layer size) ends it as 'failed'.
     ``on_best(model, epoch)`` runs at each new best epoch (hhnas.final keeps its weights)."""
     start = time.perf_counter()
-    tc = Training.from_mapping(train_cfg)
     result = new_result()
     device = pick_device(tc)
     result["device"] = str(device)

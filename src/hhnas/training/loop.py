@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -58,7 +58,7 @@ def fit(
     train_batches: Callable[[int], Iterable[Batch]],
     batches_per_epoch: int,
     evaluate: Callable[[str], float],
-    train_cfg: Training | Mapping[str, Any],
+    tc: Training,
     result: dict[str, Any],
     *,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
@@ -70,7 +70,6 @@ def fit(
     each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record).
     ``on_best(epoch)`` runs whenever an epoch becomes the best one (the final model keeps that
     epoch's weights)."""
-    tc = Training.from_mapping(train_cfg)
     epochs, grad_clip = tc.epochs, tc.grad_clip
     scheduler = make_scheduler(opt, tc, epochs * batches_per_epoch)
     loss_fn = nn.CrossEntropyLoss()

@@ -4,7 +4,7 @@ learning-rate schedule (``training.lr_schedule``, ``training.warmup_ratio``)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -20,14 +20,13 @@ def make_optimizer(
     criterion_num: int,
     params: Iterable[torch.nn.Parameter],
     lr: float,
-    train_cfg: Training | Mapping[str, Any],
+    tc: Training,
     light: bool = False,
     fused: bool = False,
 ) -> torch.optim.Optimizer | LightOptimizer:
     """``light``: the torch.optim-free versions (same updates; see light_optim for why).
     ``fused`` (parameters on CUDA): AdamW and SGD update every tensor in one kernel, which
     matters when a small batch makes the step loop launch-bound."""
-    tc = Training.from_mapping(train_cfg)
     wd, momentum = tc.weight_decay, tc.momentum
     if criterion_num not in OPTIMIZERS:
         raise ValueError(
@@ -70,9 +69,8 @@ class Schedule:
     """Sets ``lr_factor(step) * base lr`` on the optimizer before each step; works with
     torch.optim and the light optimizers alike."""
 
-    def __init__(self, opt: Any, train_cfg: Training | Mapping[str, Any], total_steps: int) -> None:
+    def __init__(self, opt: Any, tc: Training, total_steps: int) -> None:
         self.opt, self.total, self.step_no = opt, total_steps, 0
-        tc = Training.from_mapping(train_cfg)
         self.schedule, self.warmup = tc.lr_schedule, tc.warmup_ratio
         self.base = [g["lr"] for g in opt.param_groups]
         self._apply()
@@ -87,11 +85,8 @@ class Schedule:
         self._apply()
 
 
-def make_scheduler(
-    opt: Any, train_cfg: Training | Mapping[str, Any], total_steps: int
-) -> Schedule | None:
+def make_scheduler(opt: Any, tc: Training, total_steps: int) -> Schedule | None:
     """None for a constant rate without warm-up, so the default path does no extra work."""
-    tc = Training.from_mapping(train_cfg)
     if tc.lr_schedule == "constant" and not tc.warmup_ratio:
         return None
     return Schedule(opt, tc, total_steps)
