@@ -1,8 +1,10 @@
 """Digests of a finished workflow's result files, timings aside (tests/test_jobs_golden.py).
 
-    python tests/golden.py WORKDIR > tests/data/tiny_golden.json
+    python tests/golden.py WORKDIR "CODE" > recording.json
 
-records them for a workdir run on the tiny config; the test compares a fresh run with them."""
+records them for a workdir run on the tiny config (CODE says which code made them, e.g. "commit
+191a130"); the recording joins the list in tests/data/tiny_golden.json, one per CPU model, and
+the test compares a fresh run with the recording of its own machine."""
 
 from __future__ import annotations
 
@@ -80,5 +82,6 @@ def machine() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    json.dump({"machine": machine(), "files": digests(Path(sys.argv[1]))}, sys.stdout, indent=1)
+    recording = {"machine": machine(), "code": sys.argv[2], "files": digests(Path(sys.argv[1]))}
+    json.dump(recording, sys.stdout, indent=1)
     print()

@@ -1,10 +1,13 @@
-"""The job path's rewrite changes no result: a tiny run gives the files the code before it gave.
+"""Redesigns change no result: a tiny run gives the files the code before them gave.
 
-tests/data/tiny_golden.json holds the digests (timings aside, tests/golden.py) of a tiny run of
-the workflow as it was before the job path moved into hhnas.jobs and iteration jobs started
-from a shell command (commit 4c4e94d), recorded on the development machine. Floating-point
-kernels differ between CPUs and torch builds, so on another machine the test is skipped, not
-failed; there the with/without-worker test (test_jobs_worker.py) still holds."""
+tests/data/tiny_golden.json holds recordings of the digests (timings aside, tests/golden.py) of
+a tiny run of the workflow, one per CPU model, each made by the code before a redesign: before
+the job path moved into hhnas.jobs and iteration jobs started from a shell command (commit
+4c4e94d, AMD EPYC family 25 model 1), and before the configuration moved to the ground floor and
+the job's sections were typed (issue 22: commit 191a130, AMD EPYC family 25 model 17).
+Floating-point kernels differ between CPUs and torch builds, so on a machine without a recording
+the test is skipped, not failed; there the with/without-worker test (test_jobs_worker.py) still
+holds."""
 
 from __future__ import annotations
 
@@ -17,17 +20,21 @@ from golden import digests, machine
 from hhnas.config.variants import load_ablation
 
 pytestmark = pytest.mark.slow
-GOLDEN = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text())
+RECORDINGS = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text())["recordings"]
 
 
 @pytest.fixture(scope="module")
-def golden_machine() -> None:
-    if machine() != GOLDEN["machine"]:
-        pytest.skip(f"digests recorded on {GOLDEN['machine']}, this is {machine()}")
+def golden() -> dict[str, str]:
+    """The digests recorded on this machine's CPU model."""
+    here = machine()
+    for recording in RECORDINGS:
+        if recording["machine"] == here:
+            return recording["files"]
+    pytest.skip(f"no digests recorded on {here} (only {[r['machine'] for r in RECORDINGS]})")
 
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm-worker", "own-process"])
-def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden_machine, warm):
+def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden, warm):
     # The digests were recorded with the paper-literal Q-table, the default until 2026-12-02.
     extra = {
         "execution": {"warm_worker": warm, "warm_worker_idle_seconds": 5},
@@ -36,13 +43,14 @@ def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden_machine,
     wd = make_workdir(tmp_path, extra)
     run_snakemake(wd)
     got = digests(wd)
-    assert set(got) == set(GOLDEN["files"])
-    differ = sorted(p for p in got if got[p] != GOLDEN["files"][p])
+    assert set(got) == set(golden)
+    differ = sorted(p for p in got if got[p] != golden[p])
     assert not differ, f"differ from before: {differ}"
 
 
-def test_golden_files_cover_every_kind_of_result():
-    files = GOLDEN["files"]
+@pytest.mark.parametrize("recording", RECORDINGS, ids=lambda r: r["code"])
+def test_golden_files_cover_every_kind_of_result(recording):
+    files = recording["files"]
     for part in (
         "data/dataset.jsonl",
         "features/llm.npy",
