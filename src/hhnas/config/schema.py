@@ -23,9 +23,16 @@ class ConfigError(ValueError):
         super().__init__("\n".join(f"config: {p}" for p in self.problems))
 
 
+# libyaml's loader where PyYAML was built with it: every iteration job reads the schema's
+# defaults, and the pure-Python loader takes tens of milliseconds over it.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
 def read_schema(path: Path = SCHEMA) -> dict[str, Any]:
+    """The parsed schema, read once per process: callers must not modify it."""
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_LOADER)
 
 
 @cache
