@@ -75,7 +75,9 @@ onerror:
 
 # How iteration jobs start (rules/search.smk's shell command): under conda or a container,
 # that environment's Python, else this one; the warm worker as execution says.
-JOB_PYTHON = "python" if workflow.deployment_settings.deployment_method else sys.executable
+JOB_PYTHON = (
+    "python" if workflow.deployment_settings.deployment_method else sys.executable
+)
 ITERATION_SCRIPT = os.path.join(workflow.basedir, "scripts", "search_iteration.py")
 WARM_WORKER = int(config["execution"]["warm_worker"])
 WARM_WORKER_IDLE = config["execution"]["warm_worker_idle_seconds"]
