@@ -16,6 +16,7 @@ from hhnas.config import (
     schema_validator,
 )
 from hhnas.preflight import check_inputs
+from hhnas.jobs.worker import export_job_environment
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
 
 SCHEMA = "../config/schema/config.schema.yaml"
@@ -74,13 +75,13 @@ onerror:
 
 
 # How iteration jobs start (rules/search.smk's shell command): under conda or a container,
-# that environment's Python, else this one; the warm worker as execution says.
-JOB_PYTHON = (
-    "python" if workflow.deployment_settings.deployment_method else sys.executable
+# that environment's Python, else this one; the warm worker as `execution` says
+# (hhnas.jobs.worker.export_job_environment says why these travel in the environment).
+export_job_environment(
+    "python" if workflow.deployment_settings.deployment_method else sys.executable,
+    os.path.join(workflow.basedir, "scripts", "search_iteration.py"),
+    config["execution"],
 )
-ITERATION_SCRIPT = os.path.join(workflow.basedir, "scripts", "search_iteration.py")
-WARM_WORKER = int(config["execution"]["warm_worker"])
-WARM_WORKER_IDLE = config["execution"]["warm_worker_idle_seconds"]
 
 
 wildcard_constraints:

@@ -16,9 +16,8 @@ rule search_iteration:
         runtime=config["resources"]["search"]["runtime"],
     params:
         job=iteration_job,
-    # scripts/search_iteration.py calls hhnas.jobs.search_iteration, in the warm worker when it
-    # is on: a shell command, not `script:`, says why. The upper-case names are rules/common.smk's
-    # (how a job starts, never what it computes: Snakemake compares this text, not their values,
-    # so changing them re-runs nothing).
+    # scripts/search_iteration.py (the client, $HHNAS_RUN_JOB) calls hhnas.jobs.search_iteration,
+    # in the warm worker when it is on: a shell command, not `script:`, says why. The two
+    # variables are rules/common.smk's (hhnas.jobs.worker.export_job_environment).
     shell:
-        '"{JOB_PYTHON}" "{ITERATION_SCRIPT}" {WARM_WORKER} {WARM_WORKER_IDLE} {log:q} {params.job:q}'
+        '"$HHNAS_PYTHON" "$HHNAS_RUN_JOB" {log:q} {params.job:q}'

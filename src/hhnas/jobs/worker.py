@@ -76,6 +76,28 @@ def enabled(settings: Mapping[str, Any]) -> bool:
     return bool(settings["warm_worker"])
 
 
+def export_job_environment(python: str, client: str, settings: Mapping[str, Any]) -> None:
+    """Set, in the workflow's process, how its shell-started jobs run (rules/search.smk): the
+    interpreter, the client script, and the warm-worker settings (``execution``, validated, its
+    defaults filled in). Environment, not rule params or variables in the command: how a job is
+    started decides nothing about its result, so changing it must not make Snakemake re-run
+    finished jobs (params are a rerun trigger), and `snakemake --lint` refuses a shell command
+    that names a variable from outside its rule. An HHNAS_WARM_WORKER=0 set by the user stays."""
+    os.environ["HHNAS_PYTHON"] = python
+    os.environ["HHNAS_RUN_JOB"] = client
+    if os.environ.get("HHNAS_WARM_WORKER") != "0":
+        os.environ["HHNAS_WARM_WORKER"] = "1" if settings["warm_worker"] else "0"
+    os.environ["HHNAS_WARM_WORKER_IDLE"] = str(settings["warm_worker_idle_seconds"])
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """The warm-worker settings :func:`export_job_environment` left for a job's client."""
+    return {
+        "warm_worker": os.environ["HHNAS_WARM_WORKER"] == "1",
+        "warm_worker_idle_seconds": float(os.environ["HHNAS_WARM_WORKER_IDLE"]),
+    }
+
+
 def socket_dir() -> str:
     """A directory only this user can enter (the socket runs jobs as this user)."""
     path = os.environ.get("HHNAS_WORKER_DIR")
