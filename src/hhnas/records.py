@@ -1,0 +1,147 @@
+"""The shapes of the JSON records the workflow writes and reads, as types.
+
+A state file, a metrics file and the records inside them are plain JSON objects (they must
+survive a job boundary, and people read them); these TypedDicts name their keys and value types
+in one place, so that a function says which record it takes instead of ``dict[str, Any]``.
+At run time they are ordinary dicts: typing them changes no file.
+
+This module is on the ground floor (it imports nothing of the pipeline); every layer may use it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+# A parameter's value: a float for continuous parameters, an int for discrete ones
+# (criterion_num, layer sizes, kernel_size).
+Params = dict[str, float]
+
+Action = Literal["+", "-"]
+
+
+class Mutation(TypedDict):
+    """What happened to one feature: its direction, and for a continuous parameter the
+    unit-scale sample drawn."""
+
+    action: Action
+    sample: NotRequired[float]
+
+
+Mutations = dict[str, Mutation]
+
+
+class Point(TypedDict):
+    """A point of the search space: the macro bits [p1, p2, p3] and the micro parameters."""
+
+    macro: list[int]
+    params: Params
+
+
+class Candidate(TypedDict):
+    """What a strategy proposes for one iteration."""
+
+    iteration: int
+    macro: list[int]
+    model: int
+    params: Params
+    mutated: Mutations
+    trial: NotRequired[int]  # optuna-tpe: the trial number in its study
+
+
+class HistoryEntry(TypedDict):
+    """An evaluated candidate in a state's history."""
+
+    iteration: int
+    model: int
+    macro: list[int]
+    params: Params
+    mutated: Mutations
+    accuracy: float
+    reward: float
+
+
+class MeanVar(TypedDict):
+    """A continuous parameter's running mean and variance on the unit scale."""
+
+    mean: float
+    var: float
+
+
+class SearchState(TypedDict):
+    """A strategy's whole state after an iteration (the ``state`` of a state file).
+
+    Every strategy has the first seven keys; the Q-table strategies add ``q_table``, ``stats``
+    and, with ``search.q_update: mean``, ``q_counts``."""
+
+    seed: int
+    iteration: int
+    current: Point
+    best: HistoryEntry | None
+    accuracies: list[float]
+    history: list[HistoryEntry]
+    rng: list
+    q_table: NotRequired[dict[str, dict[str, float]]]
+    q_counts: NotRequired[dict[str, dict[str, float]]]
+    stats: NotRequired[dict[str, MeanVar]]
+
+
+class Epoch(TypedDict):
+    epoch: int
+    train_loss: float
+    val_acc: float
+    test_acc: float | None  # only computed where validation improved
+    seconds: float
+    train_seconds: float
+
+
+class TrainResult(TypedDict):
+    """What training one candidate gives (a failure is a result with ``status: failed``)."""
+
+    status: Literal["ok", "failed"]
+    error: str | None
+    error_class: str | None
+    val_acc: float
+    test_acc: float | None
+    best_epoch: int | None
+    n_params: int | None
+    epochs: list[Epoch]
+    device: NotRequired[str]
+    seconds: NotRequired[float]
+    peak_memory_mb: NotRequired[float]
+
+
+class Score(TypedDict):
+    """What the search learns from (``objective``) and the measured cost, if any."""
+
+    objective: float
+    cost: float | None
+
+
+class Metrics(TypedDict):
+    """An iteration's metrics file: the candidate, its training result and its score (the key
+    order of the file is the order of the keys here)."""
+
+    version: int
+    variant: str
+    strategy: str
+    dataset: str
+    experiment: int
+    iteration: int
+    model: int
+    macro: list[int]
+    params: Params
+    mutated: list[str]
+    status: Literal["ok", "failed"]
+    error: str | None
+    error_class: str | None
+    val_acc: float
+    test_acc: float | None
+    best_epoch: int | None
+    n_params: int | None
+    epochs: list[Epoch]
+    device: NotRequired[str]
+    seconds: NotRequired[float]
+    peak_memory_mb: NotRequired[float]
+    objective: float
+    cost: float | None
+    job_seconds: float
