@@ -16,7 +16,6 @@ from hhnas.config import (
     schema_validator,
 )
 from hhnas.preflight import check_inputs
-from hhnas.jobs.worker import export_job_environment
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
 
 SCHEMA = "../config/schema/config.schema.yaml"
@@ -74,14 +73,12 @@ onerror:
     cancel_scheduler_timers()
 
 
-# How iteration jobs start (rules/search.smk's shell command): under conda or a container,
-# that environment's Python, else this one; the warm worker as `execution` says
-# (hhnas.jobs.worker.export_job_environment says why these travel in the environment).
-export_job_environment(
-    "python" if workflow.deployment_settings.deployment_method else sys.executable,
-    os.path.join(workflow.basedir, "scripts", "search_iteration.py"),
-    config["execution"],
+# How iteration jobs start (rules/search.smk's resources): under conda or a container, that
+# environment's Python, else this one; and the client script.
+JOB_PYTHON = (
+    "python" if workflow.deployment_settings.deployment_method else sys.executable
 )
+JOB_CLIENT = os.path.join(workflow.basedir, "scripts", "search_iteration.py")
 
 
 wildcard_constraints:

@@ -10,14 +10,21 @@ rule search_iteration:
     conda:
         "../envs/train.yaml"
     threads: config["training"]["threads"]
+    # The last four say how the job starts, not what it computes (rules/common.smk): resources,
+    # not params, because params are a rerun trigger, and a new interpreter path or warm-worker
+    # setting must not re-run finished iterations; `snakemake --lint` allows them in `shell`.
     resources:
         gpu=config["training"]["gpu"],
         mem_mb=config["resources"]["search"]["mem_mb"],
         runtime=config["resources"]["search"]["runtime"],
+        job_python=JOB_PYTHON,
+        job_client=JOB_CLIENT,
+        warm_worker=int(config["execution"]["warm_worker"]),
+        warm_worker_idle=str(config["execution"]["warm_worker_idle_seconds"]),
     params:
         job=iteration_job,
-    # scripts/search_iteration.py (the client, $HHNAS_RUN_JOB) calls hhnas.jobs.search_iteration,
-    # in the warm worker when it is on: a shell command, not `script:`, says why. The two
-    # variables are rules/common.smk's (hhnas.jobs.worker.export_job_environment).
+    # scripts/search_iteration.py calls hhnas.jobs.search_iteration, in the warm worker when it
+    # is on: a shell command, not `script:`, says why.
     shell:
-        '"$HHNAS_PYTHON" "$HHNAS_RUN_JOB" {log:q} {params.job:q}'
+        "{resources.job_python:q} {resources.job_client:q} {resources.warm_worker} "
+        "{resources.warm_worker_idle:q} {log:q} {params.job:q}"

@@ -82,6 +82,21 @@ def test_raising_the_iterations_extends_a_finished_search(tiny_run):
     assert jobs == {("search_iteration", "4")}, out[-2000:]
 
 
+def test_how_a_job_starts_re_runs_nothing(tiny_run):
+    # The warm-worker settings reach the iteration's command as resources, not params (a rerun
+    # trigger): switching the worker off, or changing its idle time, leaves a finished run as is.
+    (tiny_run / "start.yaml").write_text(
+        yaml.safe_dump({"execution": {"warm_worker": False, "warm_worker_idle_seconds": 7}})
+    )
+    proc = run_snakemake(
+        tiny_run, "-n", "--configfile", "config/test/tiny.yaml", "local.yaml", "start.yaml"
+    )
+    out = proc.stdout + proc.stderr
+    jobs = {line.split()[0] for line in out.splitlines() if line.startswith(("search_", "all "))}
+    # The report shows the configuration, so it is rebuilt; no iteration runs again.
+    assert "report_html" in out and "search_iteration" not in jobs, out[-2000:]
+
+
 def test_kill_and_resume_gives_identical_results(tiny_run):
     wd = tiny_run
     expected = final_states(wd)

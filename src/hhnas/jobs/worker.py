@@ -38,7 +38,14 @@ from hhnas.jobs import JOBS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import Any
+    from typing import Any, TypedDict
+
+    class WorkerSettings(TypedDict):
+        """``execution.warm_worker`` and ``execution.warm_worker_idle_seconds``."""
+
+        warm_worker: bool
+        warm_worker_idle_seconds: float
+
 
 # What the server imports before it serves: the slow third-party imports of a search iteration
 # (optuna-tpe's SQLite study pulls in sqlalchemy and alembic: 0.4 s per job otherwise).
@@ -64,7 +71,7 @@ MAX_SOCKET_PATH = 108
 LOST = 75
 
 
-def enabled(settings: Mapping[str, Any]) -> bool:
+def enabled(settings: WorkerSettings) -> bool:
     """The ``execution.warm_worker`` setting, overridden by the environment where it cannot
     work or the user says no (``HHNAS_WARM_WORKER=0``)."""
     if os.environ.get("HHNAS_WARM_WORKER", "") == "0":
@@ -76,26 +83,12 @@ def enabled(settings: Mapping[str, Any]) -> bool:
     return bool(settings["warm_worker"])
 
 
-def export_job_environment(python: str, client: str, settings: Mapping[str, Any]) -> None:
-    """Set, in the workflow's process, how its shell-started jobs run (rules/search.smk): the
-    interpreter, the client script, and the warm-worker settings (``execution``, validated, its
-    defaults filled in). Environment, not rule params or variables in the command: how a job is
-    started decides nothing about its result, so changing it must not make Snakemake re-run
-    finished jobs (params are a rerun trigger), and `snakemake --lint` refuses a shell command
-    that names a variable from outside its rule. An HHNAS_WARM_WORKER=0 set by the user stays."""
-    os.environ["HHNAS_PYTHON"] = python
-    os.environ["HHNAS_RUN_JOB"] = client
-    if os.environ.get("HHNAS_WARM_WORKER") != "0":
-        os.environ["HHNAS_WARM_WORKER"] = "1" if settings["warm_worker"] else "0"
-    os.environ["HHNAS_WARM_WORKER_IDLE"] = str(settings["warm_worker_idle_seconds"])
-
-
-def settings_from_environment() -> dict[str, Any]:
-    """The warm-worker settings :func:`export_job_environment` left for a job's client."""
-    return {
-        "warm_worker": os.environ["HHNAS_WARM_WORKER"] == "1",
-        "warm_worker_idle_seconds": float(os.environ["HHNAS_WARM_WORKER_IDLE"]),
-    }
+def client_settings(warm_worker: str, idle_seconds: str) -> WorkerSettings:
+    """The warm-worker settings a job's client gets on its command line (rules/search.smk passes
+    ``execution.warm_worker`` as 0/1 and ``execution.warm_worker_idle_seconds``)."""
+    if warm_worker not in ("0", "1"):
+        raise ValueError(f"warm_worker must be 0 or 1, got {warm_worker!r}")
+    return {"warm_worker": warm_worker == "1", "warm_worker_idle_seconds": float(idle_seconds)}
 
 
 def socket_dir() -> str:
@@ -136,7 +129,7 @@ def job_name(function: Callable[[dict[str, Any]], None], jobs: Mapping[str, str]
 def run_job(
     job: Callable[[dict[str, Any]], None] | str,
     payload: dict[str, Any],
-    settings: Mapping[str, Any],
+    settings: WorkerSettings,
     jobs: Mapping[str, str] = JOBS,
 ) -> int:
     """Run the job function ``job`` (or its name), registered in ``jobs``, with ``payload`` in
