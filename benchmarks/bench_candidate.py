@@ -87,7 +87,7 @@ def main() -> None:
     import torch
     import yaml
 
-    from hhnas.config import Training
+    from hhnas.config import Backbone, Training
     from hhnas.data.prepare import read_dataset
     from hhnas.features.tokens import tokenize_texts
     from hhnas.io import read_json
@@ -186,7 +186,7 @@ def main() -> None:
             tokens,
             model_dir,
             Training.from_mapping(tc),
-            paper["backbone"],
+            Backbone.from_mapping(paper["backbone"]),
             0,
             **factory,
         )

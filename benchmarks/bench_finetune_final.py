@@ -44,6 +44,10 @@ def main() -> None:
     import numpy as np
     import yaml
 
+    from hhnas.config import Backbone, Training
+    from hhnas.config.job import FinalJob
+    from hhnas.config.schema import section_defaults
+    from hhnas.config.sections import FinalFinetune
     from hhnas.data.prepare import read_dataset
     from hhnas.features.encoder import resolve_model_path
     from hhnas.features.tokens import tokenize_texts
@@ -80,17 +84,21 @@ def main() -> None:
     for lr in args.lr:
         for scale in args.head_lr_scale:
             recipe = {
-                **cfg["final"]["finetune"],
+                **section_defaults("final.finetune"),
+                **cfg["final"].get("finetune", {}),
                 "epochs": args.epochs,
                 "batch_size": args.batch_size,
                 "head_lr_scale": scale,
             }
             tc = dataclasses.replace(
                 finetune_config(
-                    {
-                        "training": cfg["training"],
-                        "final": {"finetune": recipe, "threads": args.threads},
-                    }
+                    Training.from_mapping(cfg["training"]),
+                    FinalJob(
+                        ensemble=1,
+                        finetune=FinalFinetune(**recipe),
+                        threads=args.threads,
+                        features_threads=args.threads,
+                    ),
                 ),
                 gpu=1 if args.gpu else 0,
             )
@@ -102,7 +110,7 @@ def main() -> None:
                 tokens,
                 model_dir,
                 tc,
-                {**cfg["backbone"], "pooling": "mean"},
+                Backbone.from_mapping({**cfg["backbone"], "pooling": "mean"}),
                 seed=int(member["seed"]),
             )
             if res["status"] != "ok":

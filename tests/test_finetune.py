@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hhnas.config import Training
+from hhnas.config import Backbone, Training
 from hhnas.features.split_zip import extract_parts, find_parts
 from hhnas.models.hybrid import HybridClassifier
 from hhnas.training.data import build_feature_set
@@ -28,6 +28,8 @@ PARAMS = {
     "dropout_rate": 0.0,
     "kernel_size": 3,
 }
+# Only the pooling is read: the encoder comes from encoder_factory.
+BACKBONE = Backbone(path="unused-dir", mode="finetune", pooling="mean", max_length=32, batch_size=8)
 TRAIN_CFG = {
     "epochs": 15,
     "batch_size": 8,
@@ -115,7 +117,7 @@ def _train(fs, tokens, loss_hook=None, **overrides):
         tokens,
         "unused-dir",
         Training.from_mapping({**TRAIN_CFG, **overrides}),
-        {"pooling": "mean"},
+        BACKBONE,
         seed=0,
         encoder_factory=lambda _: TinyEncoder(),
         loss_hook=loss_hook,

@@ -73,8 +73,9 @@ def _job(cfg, files, tmp_path, iteration: int, **extra) -> it.IterationJob:
 
 def test_seeds_by_hand(cfg):
     cfg["search"]["seed"] = 2
-    assert it.experiment_seed(cfg, 3) == 2003
-    assert it.training_seed(cfg, 3, 7) == 2003 * 100_003 + 7
+    search = JobConfig.from_mapping(cfg).search
+    assert it.experiment_seed(search, 3) == 2003
+    assert it.training_seed(search, 3, 7) == 2003 * 100_003 + 7
 
 
 def test_the_payload_round_trips_and_names_the_job(cfg, files, tmp_path):
@@ -96,9 +97,7 @@ def test_iteration_zero_starts_from_the_config_and_later_ones_need_a_state(cfg, 
     assert candidate["macro"] == [1, 0, 0] and candidate["params"]["layer_size1"] == 256
     with pytest.raises(RuntimeError, match="proposes iteration 0, not 5"):
         it.propose(strategy, it.start_state(job0, strategy, ident), 5)
-    orphan = it.IterationJob.from_payload(
-        {**job0.to_payload(), "iteration": 1, "prev_state": None}
-    )
+    orphan = it.IterationJob.from_payload({**job0.to_payload(), "iteration": 1, "prev_state": None})
     with pytest.raises(ValueError, match="needs the state of iteration 0"):
         it.start_state(orphan, strategy, ident)
 

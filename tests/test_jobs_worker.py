@@ -212,6 +212,7 @@ def test_a_shared_socket_directory_is_refused(tmp_path, monkeypatch, capsys):
 def test_only_known_jobs_run():
     with pytest.raises(ValueError, match="unknown job 'rm'"):
         warm_worker.run_job("rm", {}, {"warm_worker": False})
+
     def rogue(payload):
         raise AssertionError("an unregistered function must not run")
 

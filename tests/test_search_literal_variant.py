@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import ROOT, load_config  # noqa: E402
 
+from hhnas.config import Search
 from hhnas.jobs.iteration import search_config_hash  # noqa: E402
 from hhnas.search.strategy import make_strategy  # noqa: E402
 
@@ -45,7 +46,7 @@ def synthetic_accuracy(candidate: dict) -> float:
 
 
 def state_chain(search_cfg: dict, seed: int, iterations: int = ITERATIONS) -> str:
-    strategy = make_strategy(search_cfg)
+    strategy = make_strategy(Search.from_mapping(search_cfg))
     state = strategy.initial_state(seed)
     h = hashlib.sha256()
     for _ in range(iterations):
@@ -92,7 +93,7 @@ def test_literal_variant_keeps_the_jobs_config_hash(fixture: dict) -> None:
 def test_the_synthetic_objective_exercises_failures() -> None:
     """Each recorded chain includes failed candidates, so the failure path is pinned too."""
     config = literal_config()
-    strategy = make_strategy(config["search"])
+    strategy = make_strategy(Search.from_mapping(config["search"]))
     for seed in SEEDS:
         state = strategy.initial_state(seed)
         scores = []

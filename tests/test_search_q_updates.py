@@ -11,7 +11,7 @@ from conftest import literal_search
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hhnas.config import SEARCH_ADDED, hashed_search
+from hhnas.config import SEARCH_ADDED, Search, hashed_search
 from hhnas.search.base import reward_baseline
 from hhnas.search.qtable import (
     direction_probability,
@@ -109,7 +109,7 @@ def _search(**over):
 
 def _one_step(search, accuracies):
     """Iteration 0 and then one mutated candidate; returns (state, candidate)."""
-    strategy = make_strategy(search)
+    strategy = make_strategy(Search.from_mapping(search))
     state = strategy.initial_state(3)
     for acc in accuracies:
         cand, state = strategy.propose(state)
@@ -119,7 +119,7 @@ def _one_step(search, accuracies):
 
 def _multi_mutation_seed(search):
     for seed in range(50):
-        strategy = make_strategy(search)
+        strategy = make_strategy(Search.from_mapping(search))
         state = strategy.initial_state(seed)
         cand, state = strategy.propose(state)
         state = strategy.observe(state, cand, 0.5)
@@ -133,7 +133,7 @@ def _multi_mutation_seed(search):
 def test_credit_shares_the_reward_among_mutated_features(credit):
     search = _search(credit=credit)
     seed = _multi_mutation_seed(search)
-    strategy = make_strategy(search)
+    strategy = make_strategy(Search.from_mapping(search))
     state = strategy.initial_state(seed)
     cand, state = strategy.propose(state)
     state = strategy.observe(state, cand, 0.5)

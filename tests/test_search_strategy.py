@@ -6,12 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hhnas.config import Search
 from hhnas.search.state import config_hash, load_state, save_state
 from hhnas.search.strategy import HHNASStrategy, make_strategy
 
 
 def test_iteration_zero_is_the_initial_architecture(search_cfg):
-    s = HHNASStrategy(search_cfg)
+    s = HHNASStrategy(Search.from_mapping(search_cfg))
     cand, _ = s.propose(s.initial_state(1))
     assert cand["iteration"] == 0
     assert cand["macro"] == [1, 0, 0] and cand["model"] == 1
@@ -21,7 +22,7 @@ def test_iteration_zero_is_the_initial_architecture(search_cfg):
 
 
 def test_observe_updates_q_mean_and_variance_by_hand(literal_search_cfg):
-    s = HHNASStrategy(literal_search_cfg)
+    s = HHNASStrategy(Search.from_mapping(literal_search_cfg))
     state = s.initial_state(1)
     cand0, state = s.propose(state)
     state = s.observe(state, cand0, 0.8)
@@ -50,7 +51,7 @@ def test_observe_updates_q_mean_and_variance_by_hand(literal_search_cfg):
 
 def test_parent_best_keeps_the_best(search_cfg):
     search_cfg["parent"] = "best"
-    s = HHNASStrategy(search_cfg)
+    s = HHNASStrategy(Search.from_mapping(search_cfg))
     state = s.initial_state(3)
     cand0, state = s.propose(state)
     state = s.observe(state, cand0, 0.9)
@@ -70,7 +71,7 @@ def _run(s, seed, accs):
 
 
 def test_same_seed_same_search_and_json_round_trip(search_cfg):
-    s = HHNASStrategy(search_cfg)
+    s = HHNASStrategy(Search.from_mapping(search_cfg))
     accs = [0.5, 0.6, 0.55, 0.7, 0.65, 0.8, 0.2, 0.9]
     a, state_a = _run(s, 5, accs)
     b, state_b = _run(s, 5, accs)
@@ -90,7 +91,7 @@ def test_same_seed_same_search_and_json_round_trip(search_cfg):
 
 
 def test_rewarded_mutations_become_more_likely(literal_search_cfg):
-    s = HHNASStrategy(literal_search_cfg)
+    s = HHNASStrategy(Search.from_mapping(literal_search_cfg))
     state = s.initial_state(0)
     cand, state = s.propose(state)
     state = s.observe(state, cand, 0.5)
@@ -113,7 +114,7 @@ def test_rewarded_mutations_become_more_likely(literal_search_cfg):
 )
 def test_every_proposal_is_valid(search_cfg, seed, accs, var_rule, mean_rule):
     search_cfg = {**search_cfg, "variance_rule": var_rule, "mean_rule": mean_rule}
-    s = HHNASStrategy(search_cfg)
+    s = HHNASStrategy(Search.from_mapping(search_cfg))
     cands, state = _run(s, seed, accs)
     spec = search_cfg["parameters"]
     for cand in cands:
@@ -137,14 +138,14 @@ def test_every_proposal_is_valid(search_cfg, seed, accs, var_rule, mean_rule):
 def test_unknown_strategy_names_the_key(search_cfg):
     search_cfg["strategy"] = "nope"
     with pytest.raises(ValueError, match="search.strategy"):
-        make_strategy(search_cfg)
+        make_strategy(Search.from_mapping(search_cfg))
 
 
 IDENT = dict(strategy="hhnas", cfg_hash="abc", dataset="spider", experiment=1)
 
 
 def test_state_file_round_trip_and_checks(tmp_path, search_cfg):
-    s = HHNASStrategy(search_cfg)
+    s = HHNASStrategy(Search.from_mapping(search_cfg))
     cand, state = s.propose(s.initial_state(1))
     state = s.observe(state, cand, 0.5)
     path = tmp_path / "exp1" / "state_0.json"

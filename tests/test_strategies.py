@@ -12,6 +12,7 @@ from conftest import load_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hhnas.config import Search
 from hhnas.config.templates import model_number
 from hhnas.search.hhnas_am import HHNASStrategy
 from hhnas.search.optuna_tpe import OptunaTPEStrategy
@@ -100,7 +101,7 @@ def check_valid(cfg: dict, cands: list[dict], state: dict) -> None:
 
 
 def make(name: str, cfg: dict, **kw):
-    return make_strategy({**cfg, "strategy": name}, **kw)
+    return make_strategy(Search.from_mapping({**cfg, "strategy": name}), **kw)
 
 
 # -- every strategy ------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def test_registry_and_unknown_name(search_cfg):
     assert isinstance(make(STRATEGIES["random"].name, search_cfg), RandomStrategy)
     search_cfg["strategy"] = "nope"
     with pytest.raises(ValueError, match="search.strategy.*hhnas, optuna-tpe, random, random-m"):
-        make_strategy(search_cfg)
+        make_strategy(Search.from_mapping(search_cfg))
 
 
 def test_strategy_module_keeps_its_old_names():
@@ -174,7 +175,7 @@ def test_the_space_reads_the_configs_own_parameters(search_cfg):
 
 def test_hhnas_learns_nothing_about_fixed_params(search_cfg):
     cfg = variant(search_cfg, "mixed")
-    state = HHNASStrategy(cfg).initial_state(0)
+    state = HHNASStrategy(Search.from_mapping(cfg)).initial_state(0)
     assert set(state["q_table"]) == {p.name for p in space_from_config(cfg).features}
     assert set(state["stats"]) == {"dropout_rate"}
 
@@ -183,7 +184,7 @@ def test_hhnas_learns_nothing_about_fixed_params(search_cfg):
 
 
 def test_random_mutation_never_learns(search_cfg):
-    s = RandomMutationStrategy(search_cfg)
+    s = RandomMutationStrategy(Search.from_mapping(search_cfg))
     start = s.initial_state(4)
     cands, state = run(s, 4, 50)
     assert state["q_table"] == start["q_table"]
@@ -192,14 +193,14 @@ def test_random_mutation_never_learns(search_cfg):
     assert all(c["mutated"] for c in cands[1:])  # require_mutation, as in HHNAS
     assert any(e["reward"] != 0 for e in state["history"])
     # Same operator and RNG: until HHNAS has learnt something both propose the same child.
-    h_cands, h_state = run(HHNASStrategy(search_cfg), 4, 2)
+    h_cands, h_state = run(HHNASStrategy(Search.from_mapping(search_cfg)), 4, 2)
     assert h_cands == cands[:2]
     assert h_state["q_table"] != start["q_table"]
 
 
 def test_random_mutation_parent_best(search_cfg):
     search_cfg["parent"] = "best"
-    _, state = run(RandomMutationStrategy(search_cfg), 2, 20)
+    _, state = run(RandomMutationStrategy(Search.from_mapping(search_cfg)), 2, 20)
     assert state["current"] == {k: state["best"][k] for k in ("macro", "params")}
 
 
@@ -208,14 +209,14 @@ def test_random_mutation_parent_best(search_cfg):
 
 def test_random_ignores_accuracies(search_cfg):
     cfg = variant(search_cfg, "all-macro")
-    a, _ = run(RandomStrategy(cfg), 9, 30, salt=1)
-    b, _ = run(RandomStrategy(cfg), 9, 30, salt=2)
+    a, _ = run(RandomStrategy(Search.from_mapping(cfg)), 9, 30, salt=1)
+    b, _ = run(RandomStrategy(Search.from_mapping(cfg)), 9, 30, salt=2)
     assert a == b
 
 
 def test_random_samples_iteration_zero_and_covers_the_space(search_cfg):
     cfg = variant(search_cfg, "all-macro")
-    s = RandomStrategy(cfg)
+    s = RandomStrategy(Search.from_mapping(cfg))
     space = s.space
     firsts = [s.propose(s.initial_state(seed))[0] for seed in range(600)]
     assert len({json.dumps(c["params"], sort_keys=True) for c in firsts}) == 600
@@ -262,7 +263,7 @@ def uninterrupted(tmp_path_factory):
     slow)."""
     cfg = optuna_cfg(load_config()["search"])
     study_dir = tmp_path_factory.mktemp("whole")
-    cands, state = run(OptunaTPEStrategy(cfg, study_dir), 3, RESUME_N)
+    cands, state = run(OptunaTPEStrategy(Search.from_mapping(cfg), study_dir), 3, RESUME_N)
     assert_db_matches(study_dir, state)
     return cfg, cands, state
 
@@ -273,9 +274,9 @@ def test_optuna_resume_after_a_killed_job_is_exact(tmp_path, uninterrupted, kill
     n, k = RESUME_N, RESUME_K
 
     study_dir = tmp_path / "killed"
-    first, state = run(OptunaTPEStrategy(cfg, study_dir), 3, k)
+    first, state = run(OptunaTPEStrategy(Search.from_mapping(cfg), study_dir), 3, k)
     saved = json.dumps(state)  # the last state file written before the kill
-    dying = OptunaTPEStrategy(cfg, study_dir)
+    dying = OptunaTPEStrategy(Search.from_mapping(cfg), study_dir)
     cand, after = dying.propose(json.loads(saved))
     if kill == "after-tell":
         dying.observe(after, cand, fake_accuracy(cand))  # its state file is never written
@@ -288,7 +289,7 @@ def test_optuna_resume_after_a_killed_job_is_exact(tmp_path, uninterrupted, kill
     state = json.loads(saved)  # a new job, a new process
     rest = []
     for _ in range(n - k):
-        s = OptunaTPEStrategy(cfg, study_dir)
+        s = OptunaTPEStrategy(Search.from_mapping(cfg), study_dir)
         cand, state = s.propose(state)
         state = json.loads(json.dumps(s.observe(state, cand, fake_accuracy(cand))))
         rest.append(cand)
@@ -302,12 +303,14 @@ def test_optuna_same_state_same_candidate_with_or_without_rebuild(
     tmp_path, search_cfg, multivariate
 ):
     cfg = optuna_cfg(search_cfg, multivariate=multivariate)
-    _, state = run(OptunaTPEStrategy(cfg, tmp_path / "a"), 8, 6)
-    in_sync = OptunaTPEStrategy(cfg, tmp_path / "a").propose(state)[0]
+    _, state = run(OptunaTPEStrategy(Search.from_mapping(cfg), tmp_path / "a"), 8, 6)
+    in_sync = OptunaTPEStrategy(Search.from_mapping(cfg), tmp_path / "a").propose(state)[0]
     # the ask above left a RUNNING trial: this one must rebuild
-    rebuilt_dangling = OptunaTPEStrategy(cfg, tmp_path / "a").propose(state)[0]
-    rebuilt_empty = OptunaTPEStrategy(cfg, tmp_path / "empty").propose(state)[0]
-    in_memory = OptunaTPEStrategy(cfg).propose(state)[0]
+    rebuilt_dangling = OptunaTPEStrategy(Search.from_mapping(cfg), tmp_path / "a").propose(state)[0]
+    rebuilt_empty = OptunaTPEStrategy(Search.from_mapping(cfg), tmp_path / "empty").propose(state)[
+        0
+    ]
+    in_memory = OptunaTPEStrategy(Search.from_mapping(cfg)).propose(state)[0]
     assert in_sync == rebuilt_dangling == rebuilt_empty == in_memory
     assert in_sync["trial"] == 6 and in_sync["iteration"] == 6
 
@@ -315,13 +318,13 @@ def test_optuna_same_state_same_candidate_with_or_without_rebuild(
 def test_optuna_config_defaults_and_keys(search_cfg):
     s = make("optuna-tpe", search_cfg)
     assert (s.n_startup_trials, s.multivariate) == (10, False)
-    s = make_strategy(optuna_cfg(search_cfg, multivariate=True))
+    s = make_strategy(Search.from_mapping(optuna_cfg(search_cfg, multivariate=True)))
     assert (s.n_startup_trials, s.multivariate) == (3, True)
 
 
 def test_optuna_fixed_params_are_not_in_the_study(tmp_path, search_cfg):
     cfg = optuna_cfg(variant(search_cfg, "mixed"))
-    _, state = run(OptunaTPEStrategy(cfg, tmp_path), 1, 3)
+    _, state = run(OptunaTPEStrategy(Search.from_mapping(cfg), tmp_path), 1, 3)
     assert set(db_trials(tmp_path)[0].params) == {
         "p2",
         "criterion_num",
@@ -341,7 +344,7 @@ def test_optuna_maximises(search_cfg):
 
     late = {}
     for cls in (OptunaTPEStrategy, RandomStrategy):
-        s = cls(search_cfg)
+        s = cls(Search.from_mapping(search_cfg))
         state, accs = s.initial_state(0), []
         for _ in range(40):
             cand, state = s.propose(state)
@@ -352,7 +355,7 @@ def test_optuna_maximises(search_cfg):
 
 
 def test_optuna_rejects_a_non_finite_accuracy(search_cfg):
-    s = OptunaTPEStrategy(search_cfg)
+    s = OptunaTPEStrategy(Search.from_mapping(search_cfg))
     cand, state = s.propose(s.initial_state(0))
     with pytest.raises(ValueError, match="finite"):
         s.observe(state, cand, float("nan"))
@@ -360,7 +363,7 @@ def test_optuna_rejects_a_non_finite_accuracy(search_cfg):
 
 def test_optuna_sixty_iterations_in_reasonable_time(search_cfg):
     """TPE's ask grows with the number of trials; in memory it stays near 10 ms at 50 trials."""
-    s = OptunaTPEStrategy(search_cfg)  # default 10 startup trials
+    s = OptunaTPEStrategy(Search.from_mapping(search_cfg))  # default 10 startup trials
     state = s.initial_state(0)
     start = time.perf_counter()
     for _ in range(60):

@@ -257,6 +257,7 @@ def test_notes_carry_the_measured_numbers_and_no_ranking(summary):
 
 
 def test_dataset_notes_count_the_capped_training_rows():
+    from hhnas.config.sections import Dataset
     from hhnas.reporting.build import _dataset_entry
 
     counts = {
@@ -269,8 +270,10 @@ def test_dataset_notes_count_the_capped_training_rows():
         "test": 402,
         "rows_dropped_max_train_per_class": 1685,
     }
-    config = {"datasets": {"h8": {"min_questions_per_class": 10, "max_train_per_class": 8}}}
-    notes = _dataset_entry("h8", counts, config)["notes"]
+    ds = Dataset(
+        "h8", "csv", min_questions_per_class=10, max_questions_per_class=None, max_train_per_class=8
+    )
+    notes = _dataset_entry("h8", counts, ds)["notes"]
     assert (
         "1685 training rows left out by max_train_per_class=8 (validation and test kept)" in notes
     )

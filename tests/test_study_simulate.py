@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from hhnas.config import load, merged
+from hhnas.config import Search, load, merged
 from hhnas.search.objective import objective
 from hhnas.search.strategy import make_strategy
 from hhnas.study.simulate import experiment_seeds, run_searches, summary
@@ -40,7 +40,7 @@ def _one_at_a_time(search: dict, seed: int, iterations: int, tmp_path) -> list[t
     state = None
     out = []
     for _ in range(iterations):
-        strategy = make_strategy(search, study_dir=tmp_path / f"s{seed}")
+        strategy = make_strategy(Search.from_mapping(search), study_dir=tmp_path / f"s{seed}")
         state = strategy.initial_state(seed) if state is None else state
         cand, state = strategy.propose(state)
         result = _result(cand)

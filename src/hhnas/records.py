@@ -145,3 +145,37 @@ class Metrics(TypedDict):
     objective: float
     cost: float | None
     job_seconds: float
+
+
+class Evaluation(TypedDict):
+    """A simulated evaluation of a candidate (hhnas.study.surrogate), in place of its training
+    result: the keys of a ``TrainResult`` that hhnas.search.objective and the study read."""
+
+    status: Literal["ok", "failed"]
+    val_acc: float
+    test_acc: float
+
+
+class DatasetRow(TypedDict):
+    """One line of a dataset's ``dataset.jsonl`` (hhnas.data.prepare): its row number, the
+    question, the class index and the split."""
+
+    id: int
+    text: str
+    label: int
+    split: str
+
+
+class DatabaseSchema(TypedDict):
+    """A class's schema: the natural table and column names of its database(s)."""
+
+    tables: list[str]
+    columns: list[str]
+
+
+class Classes(TypedDict):
+    """A dataset's ``classes.json``: the labels in class-index order and each one's schema
+    (None where there is none: a CSV dataset's classes)."""
+
+    classes: list[str]
+    schemas: list[DatabaseSchema | None]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hhnas.config.sections import Dataset
 from hhnas.data.loaders import DataError, load_csv
 from hhnas.data.prepare import build_dataset
 from hhnas.data.split import min_class_size, part_sizes
@@ -57,8 +58,8 @@ def _build(root: Path, min_pc: int = 4, split: dict | None = None, **ds) -> dict
 
 
 def _entry_notes(counts: dict, min_pc: int = 4) -> list[str]:
-    config = {"datasets": {"toy": {"min_questions_per_class": min_pc}}}
-    return _dataset_entry("toy", counts, config)["notes"]
+    ds = Dataset("toy", "spider", min_questions_per_class=min_pc, max_questions_per_class=None)
+    return _dataset_entry("toy", counts, ds)["notes"]
 
 
 def _accounted(c: dict) -> int:

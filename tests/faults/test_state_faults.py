@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hhnas.config import Search
 from hhnas.search.state import load_state, save_state
 from hhnas.search.strategy import make_strategy
 
@@ -15,7 +16,7 @@ RESTART = "delete {dir}/ to start this experiment again"
 
 @pytest.fixture
 def state_file(tmp_path, search_cfg) -> Path:
-    strategy = make_strategy(search_cfg)
+    strategy = make_strategy(Search.from_mapping(search_cfg))
     state = strategy.initial_state(7)
     cand, state = strategy.propose(state)
     state = strategy.observe(state, cand, 0.5)

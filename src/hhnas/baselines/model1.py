@@ -13,13 +13,13 @@ in about a second on Spider, so the second run is cheap.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import numpy as np
 
 from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection
-from hhnas.config import Training
+from hhnas.config import Search, Training
+from hhnas.records import Params, TrainResult
 from hhnas.search.space import space_from_config
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import FeatureSet, build_feature_set
@@ -28,12 +28,12 @@ MACRO = [1, 0, 0]
 WITHHELD = "withheld"  # split name the selection run gives test rows: in no split of the model
 
 
-def _train(fs: FeatureSet, params: dict[str, Any], cfg: dict[str, Any], seed: int) -> dict:
+def _train(fs: FeatureSet, params: Params, training: Training, seed: int) -> TrainResult:
     result = train_candidate(
         MACRO,
         params,
         fs,
-        Training.from_mapping(cfg["training"]),
+        training,
         seed,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
     )
@@ -42,8 +42,8 @@ def _train(fs: FeatureSet, params: dict[str, Any], cfg: dict[str, Any], seed: in
     return result
 
 
-def select_model1(dev: DevData, cfg: dict[str, Any], seed: int) -> Selection:
-    params = dict(space_from_config(cfg["search"]).initial)
+def select_model1(dev: DevData, search: Search, training: Training, seed: int) -> Selection:
+    params = dict(space_from_config(search.raw).initial)
     arrays = {k: dev.feature(k) for k in ("backbone", "llm", "rule")}
     test_mask = dev.splits == "test"
     print(f"model1-default: macro {MACRO} params {params} seed {seed}", file=sys.stderr)
@@ -54,7 +54,7 @@ def select_model1(dev: DevData, cfg: dict[str, Any], seed: int) -> Selection:
         dev.n_classes,
         **arrays,
     )
-    chosen = _train(dev_fs, params, cfg, seed)
+    chosen = _train(dev_fs, params, training, seed)
     val_curve = [e["val_acc"] for e in chosen["epochs"]]
 
     def scorer(test: TestSplit) -> float:
@@ -62,7 +62,7 @@ def select_model1(dev: DevData, cfg: dict[str, Any], seed: int) -> Selection:
         labels[test.rows] = test.labels
         full = build_feature_set(dev.splits.tolist(), labels.tolist(), dev.n_classes, **arrays)
         print("model1-default: same training with the test split in", file=sys.stderr)
-        rerun = _train(full, params, cfg, seed)
+        rerun = _train(full, params, training, seed)
         if [e["val_acc"] for e in rerun["epochs"]] != val_curve:
             raise RuntimeError(
                 "model1-default: the rerun's validation accuracies differ from the selection "

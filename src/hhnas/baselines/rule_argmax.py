@@ -8,17 +8,16 @@ schema at all (every score 0) is predicted as class 0.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection, accuracy
+from hhnas.config.sections import Comparison
 from hhnas.features.schema_linking import RULE_CHANNELS
 
 
-def rule_channel(cfg: dict[str, Any]) -> str:
-    name = cfg["comparison"]["rule_channel"]
+def rule_channel(comparison: Comparison) -> str:
+    name = comparison.rule_channel
     if name not in RULE_CHANNELS:
         raise ValueError(
             f"comparison.rule_channel must be one of {list(RULE_CHANNELS)}, got {name!r}"
@@ -36,8 +35,8 @@ def n_tied(scores: np.ndarray) -> int:
     return int(((scores == scores.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum())
 
 
-def select_rule(dev: DevData, cfg: dict[str, Any]) -> Selection:
-    name = rule_channel(cfg)
+def select_rule(dev: DevData, comparison: Comparison) -> Selection:
+    name = rule_channel(comparison)
     rule = dev.feature("rule")
     if rule.ndim != 3 or rule.shape[1:] != (len(RULE_CHANNELS), dev.n_classes):
         raise ValueError(

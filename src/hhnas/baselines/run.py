@@ -8,41 +8,55 @@ from typing import Any
 
 from hhnas.baselines import evaluation
 from hhnas.baselines.data import DevData, load_splits
-from hhnas.baselines.evaluation import Selection
+from hhnas.baselines.evaluation import BaselineResult, Selection
+from hhnas.config import Search, Training
+from hhnas.config.sections import Comparison, comparison_section
 
 BASELINES: tuple[str, ...] = ("tfidf-lr", "rule-argmax", "model1-default")
 
 
-def _select(name: str, dev: DevData, cfg: dict[str, Any], seed: int, threads: int) -> Selection:
+def _select(
+    name: str,
+    dev: DevData,
+    comparison: Comparison,
+    search: Search,
+    training: Training,
+    seed: int,
+    threads: int,
+) -> Selection:
     """Model selection on train/val. Imports are local: only tfidf-lr needs scikit-learn and
     only model1-default needs torch."""
     if name == "tfidf-lr":
         from hhnas.baselines.tfidf import select_tfidf
 
-        return select_tfidf(dev, cfg, seed, threads)
+        return select_tfidf(dev, comparison, seed, threads)
     if name == "rule-argmax":
         from hhnas.baselines.rule_argmax import select_rule
 
-        return select_rule(dev, cfg)
+        return select_rule(dev, comparison)
     from hhnas.baselines.model1 import select_model1
 
-    return select_model1(dev, cfg, seed)
+    return select_model1(dev, search, training, seed)
 
 
 def run_baseline(
     name: str, inputs: dict[str, str], cfg: dict[str, Any], seed: int, threads: int = 1
-) -> dict[str, Any]:
+) -> BaselineResult:
     """Run one baseline on the dataset behind ``inputs`` (rows, classes, llm, rule, backbone).
 
-    ``cfg`` is the whole workflow config (reads ``comparison.tfidf_c_grid``,
-    ``comparison.rule_channel``, ``search`` and ``training``); ``threads`` only parallelises the
-    TF-IDF C grid and does not change any result. Accuracies are fractions in [0, 1].
+    ``cfg`` is the whole workflow config, parsed here into the sections the baselines read
+    (``comparison``: tfidf_c_grid, rule_channel; ``search``; ``training``); ``threads`` only
+    parallelises the TF-IDF C grid and does not change any result. Accuracies are fractions in
+    [0, 1].
     """
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; allowed: {', '.join(BASELINES)}")
     start = time.perf_counter()
+    comparison = comparison_section(cfg)
+    search = Search.from_mapping(cfg["search"])
+    training = Training.from_mapping(cfg["training"])
     dev, test = load_splits(inputs)
-    selection = _select(name, dev, cfg, seed, threads)
+    selection = _select(name, dev, comparison, search, training, seed, threads)
     select_seconds = time.perf_counter() - start
     # Called through the module so that tests can count the calls.
     test_acc = evaluation.score_test(selection, test)

@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection, accuracy
+from hhnas.config.sections import Comparison
 
 MIN_DF = 2
 MAX_ITER = 1000
@@ -50,11 +51,10 @@ class TfidfFeatures:
         return sp.hstack([self.word.transform(texts), self.char.transform(texts)]).tocsr()
 
 
-def c_grid(cfg: dict[str, Any]) -> list[float]:
-    grid = cfg["comparison"]["tfidf_c_grid"]
-    values = [float(c) for c in grid]
+def c_grid(comparison: Comparison) -> list[float]:
+    values = list(comparison.tfidf_c_grid)
     if not values or any(not c > 0 for c in values):
-        raise ValueError(f"comparison.tfidf_c_grid must be a non-empty list of C > 0, got {grid}")
+        raise ValueError(f"comparison.tfidf_c_grid must be a non-empty list of C > 0, got {values}")
     return values
 
 
@@ -68,8 +68,8 @@ def _fit_one(c: float, x: sp.csr_matrix, y: np.ndarray, seed: int) -> tuple[Any,
     return model, time.perf_counter() - start, converged
 
 
-def select_tfidf(dev: DevData, cfg: dict[str, Any], seed: int, threads: int = 1) -> Selection:
-    grid = c_grid(cfg)
+def select_tfidf(dev: DevData, comparison: Comparison, seed: int, threads: int = 1) -> Selection:
+    grid = c_grid(comparison)
     texts = np.asarray(dev.texts, dtype=object)
     start = time.perf_counter()
     feats = TfidfFeatures().fit(list(texts[dev.rows("train")]))

@@ -38,7 +38,9 @@ from hhnas.config.schema import (
     section_defaults,
 )
 from hhnas.config.sections import (
+    LLM,
     SEARCH_ADDED,
+    Backbone,
     Config,
     Search,
     StudyNoise,
@@ -50,7 +52,9 @@ from hhnas.config.sections import (
 )
 
 __all__ = [
+    "LLM",
     "SEARCH_ADDED",
+    "Backbone",
     "Config",
     "ConfigError",
     "Search",

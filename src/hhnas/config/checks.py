@@ -28,9 +28,9 @@ from hhnas.config.schema import (
 from hhnas.config.sections import (
     ROLE_OUTPUTS,
     Analysis,
-    Comparison,
     Config,
     RuleResources,
+    comparison_section,
     dataset_spec,
     final_section,
     parameters,
@@ -155,7 +155,7 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
                 f"study.reference names {ref!r}, which is not one of study.variants "
                 f"({', '.join(variants)}){_close(ref, variants)}"
             )
-    for name in study.get("datasets", []):
+    for name in study["datasets"] if study else []:
         if name not in config["datasets"]:
             out.append(
                 f"study.datasets names {name!r}, which is not a key of `datasets`"
@@ -261,20 +261,13 @@ def from_validated(
     main = main_variant(config)
     compared = tuple(comparison_variants(config))
     runs = tuple(config["run_datasets"])
-    cmp = {**section_defaults("comparison"), **(config.get("comparison") or {})}
     res = config["resources"]
     cfg = Config(
         raw=config,
         run_datasets=runs,
         datasets={n: dataset_spec(n, s) for n, s in config["datasets"].items()},
         roles=resolve_roles(config),
-        comparison=Comparison(
-            dataset=cmp.get("dataset") or runs[0],
-            in_report=bool(cmp["in_report"]),
-            strategies=tuple(cmp.get("strategies", ())),
-            ablations=tuple(cmp.get("ablations", ())),
-            baselines=tuple(cmp.get("baselines", ())),
-        ),
+        comparison=comparison_section(config),
         resources={
             k: RuleResources(int(v["mem_mb"]), int(v["runtime"]), int(v["threads"]))
             for k, v in res.items()

@@ -2,8 +2,9 @@
 
 rules/common.smk serialises :meth:`hhnas.config.Config.job_config` into the job's payload; the
 job parses it here once, and passes the typed sections down (the search strategy its
-:class:`Search`, the training its :class:`Training`). The mapping itself stays beside them: it
-is what the search's config hash is computed from (hhnas.jobs.iteration.search_config_hash).
+:class:`Search`, the training its :class:`Training`, the fine-tuning its :class:`Backbone`).
+The mapping itself stays beside them: it is what the search's config hash is computed from
+(hhnas.jobs.iteration.search_config_hash).
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hhnas.config.sections import Search, Training
+from hhnas.config.sections import (
+    LLM,
+    Backbone,
+    FinalFinetune,
+    Search,
+    Training,
+    typed_values,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,8 @@ class JobConfig:
     raw: dict[str, Any] = field(repr=False)
     search: Search
     training: Training
-    backbone: dict[str, Any] = field(repr=False)
+    backbone: Backbone
+    llm: LLM
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> JobConfig:
@@ -29,10 +38,49 @@ class JobConfig:
             raw=raw,
             search=Search.from_mapping(raw["search"]),
             training=Training.from_mapping(raw["training"]),
-            backbone=dict(raw["backbone"]),
+            backbone=Backbone.from_mapping(raw["backbone"]),
+            llm=LLM.from_mapping(raw["llm"]),
         )
 
     @property
     def finetune(self) -> bool:
         """The encoder is trained with each candidate (backbone.mode finetune)."""
-        return self.backbone["mode"] == "finetune"
+        return self.backbone.mode == "finetune"
+
+
+@dataclass(frozen=True)
+class FinalJob:
+    """The final model job's own settings (:meth:`hhnas.config.Config.final_job_config`):
+    `final.ensemble`, the fine-tuning recipe, the job's threads and the feature jobs' (which
+    prediction uses too)."""
+
+    ensemble: int
+    finetune: FinalFinetune
+    threads: int
+    features_threads: int
+
+
+@dataclass(frozen=True)
+class FinalJobConfig(JobConfig):
+    """The final model job's payload: the main search's job config and :class:`FinalJob`."""
+
+    final: FinalJob
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> FinalJobConfig:
+        job = JobConfig.from_mapping(raw)
+        final = raw["final"]
+        finetune = typed_values(FinalFinetune, "final.finetune", final["finetune"])
+        return cls(
+            raw=job.raw,
+            search=job.search,
+            training=job.training,
+            backbone=job.backbone,
+            llm=job.llm,
+            final=FinalJob(
+                ensemble=int(final["ensemble"]),
+                finetune=FinalFinetune(**finetune),
+                threads=int(final["threads"]),
+                features_threads=int(raw["features_threads"]),
+            ),
+        )

@@ -17,7 +17,7 @@ from typing import Any
 
 from hhnas.config.schema import ConfigError, definition_default, section_defaults
 from hhnas.config.templates import model_number
-from hhnas.config.variants import BUDGET_KEYS, study_variants
+from hhnas.config.variants import BUDGET_KEYS, comparison_names, study_variants
 
 # Paper roles: which dataset feeds which of the paper's tables and figures.
 ROLE_OUTPUTS = {
@@ -42,6 +42,7 @@ class Dataset:
     split_column: str | None = None
     exclude_labels: tuple[str, ...] = ()
     merge_similar_schemas: float | None = None
+    max_train_per_class: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,42 @@ class Training:
     compile: bool
 
     @classmethod
-    def from_mapping(cls, section: Training | Mapping[str, Any]) -> Training:
+    def from_mapping(cls, section: Mapping[str, Any]) -> Training:
         """The typed section; keys the mapping lacks take the schema's defaults."""
-        if isinstance(section, Training):
-            return section
         return cls(**typed_values(cls, "training", {**section_defaults("training"), **section}))
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """`backbone`: the encoder whose pooled embedding is the backbone input (hhnas.features
+    .encoder), frozen and cached, or trained with each candidate (`mode: finetune`,
+    hhnas.training.finetune)."""
+
+    path: str
+    mode: str
+    pooling: str
+    max_length: int
+    batch_size: int
+
+    @classmethod
+    def from_mapping(cls, section: Mapping[str, Any]) -> Backbone:
+        return cls(**typed_values(cls, "backbone", {**section_defaults("backbone"), **section}))
+
+
+@dataclass(frozen=True)
+class LLM:
+    """`llm`: the causal language model whose hidden states give the LLM input
+    (hhnas.features.llm)."""
+
+    provider: str
+    gguf: str
+    layer: int
+    batch_size: int
+    max_length: int
+
+    @classmethod
+    def from_mapping(cls, section: Mapping[str, Any]) -> LLM:
+        return cls(**typed_values(cls, "llm", {**section_defaults("llm"), **section}))
 
 
 # Search keys added after the paper-literal reading of 2026-11 (state format 2). Absent, they mean
@@ -172,9 +204,7 @@ class Search:
     optuna_multivariate: bool
 
     @classmethod
-    def from_mapping(cls, section: Search | Mapping[str, Any]) -> Search:
-        if isinstance(section, Search):
-            return section
+    def from_mapping(cls, section: Mapping[str, Any]) -> Search:
         optuna = {**section_defaults("search.optuna"), **(section.get("optuna") or {})}
         values = {
             **SEARCH_ADDED,
@@ -194,11 +224,16 @@ class RuleResources:
 
 @dataclass(frozen=True)
 class Comparison:
+    """`comparison`: the variants and plain baselines run side by side on `dataset`, and what
+    the baselines choose from (hhnas.baselines)."""
+
     dataset: str
     in_report: bool
     strategies: tuple[str, ...]
     ablations: tuple[str, ...]
     baselines: tuple[str, ...]
+    tfidf_c_grid: tuple[float, ...]
+    rule_channel: str
 
 
 @dataclass(frozen=True)
@@ -462,6 +497,19 @@ def parameters(search: Mapping[str, Any]) -> list[Parameter]:
     return [parameter_spec(n, s) for n, s in search["parameters"].items()]
 
 
+def comparison_section(config: Mapping[str, Any]) -> Comparison:
+    cmp = {**section_defaults("comparison"), **(config.get("comparison") or {})}
+    return Comparison(
+        dataset=cmp["dataset"] or config["run_datasets"][0],
+        in_report=bool(cmp["in_report"]),
+        strategies=tuple(comparison_names(config, "strategies")),
+        ablations=tuple(comparison_names(config, "ablations")),
+        baselines=tuple(comparison_names(config, "baselines")),
+        tfidf_c_grid=tuple(float(c) for c in cmp["tfidf_c_grid"]),
+        rule_channel=str(cmp["rule_channel"]),
+    )
+
+
 def predict_section(config: Mapping[str, Any]) -> Predict:
     spec = {**section_defaults("predict"), **(config.get("predict") or {})}
     return Predict(dict(spec["inputs"]), str(spec["text_column"]), int(spec["top_k"]))
@@ -482,14 +530,15 @@ def dataset_spec(name: str, spec: Mapping[str, Any]) -> Dataset:
         split_column=spec.get("split_column"),
         exclude_labels=tuple(spec.get("exclude_labels", ())),
         merge_similar_schemas=spec.get("merge_similar_schemas"),
+        max_train_per_class=spec.get("max_train_per_class"),
     )
 
 
 def searched_datasets(config: Mapping[str, Any]) -> list[str]:
     """run_datasets, then the study's datasets not among them: every dataset a job touches."""
     runs = list(config["run_datasets"])
-    study = config.get("study") or {}
-    return runs + [d for d in study.get("datasets", []) if d not in runs]
+    study = config.get("study")
+    return runs + [d for d in (study["datasets"] if study else []) if d not in runs]
 
 
 def final_section(config: Mapping[str, Any]) -> Final:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -35,9 +36,14 @@ def main_variant(config: dict[str, Any]) -> str:
     return str(config["search"]["strategy"])
 
 
+def comparison_names(config: Mapping[str, Any], key: str) -> list[str]:
+    """`comparison.<key>` (strategies, ablations or baselines): a list the schema gives no
+    default, so an absent one is empty."""
+    return list((config.get("comparison") or {}).get(key, []))
+
+
 def comparison_variants(config: dict[str, Any]) -> list[str]:
-    cmp = config.get("comparison") or {}
-    names = list(cmp.get("strategies", [])) + list(cmp.get("ablations", []))
+    names = comparison_names(config, "strategies") + comparison_names(config, "ablations")
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:
         raise ValueError(
@@ -49,14 +55,15 @@ def comparison_variants(config: dict[str, Any]) -> list[str]:
 
 def study_variants(config: dict[str, Any]) -> list[str]:
     """`study.variants`: strategy names and ablation names in one list, in display order."""
-    return list((config.get("study") or {}).get("variants", []))
+    study = config.get("study")
+    return list(study["variants"]) if study else []
 
 
 def surrogate_variants(config: dict[str, Any]) -> list[str]:
     """`study.surrogate_variants`: the variants run against the surrogate (default: all of
     study.variants)."""
-    study = config.get("study") or {}
-    return list(study.get("surrogate_variants") or study.get("variants", []))
+    study = config.get("study")
+    return list(study.get("surrogate_variants") or study["variants"]) if study else []
 
 
 def load_ablation(path: str) -> dict[str, Any]:
@@ -88,9 +95,8 @@ def known_ablations(ablation_dir: str) -> list[str]:
 def variant_search(config: dict[str, Any], variant: str, ablation_dir: str) -> dict[str, Any]:
     """The `search` config of ``variant``."""
     search = config["search"]
-    cmp = config.get("comparison") or {}
-    strategies = set(cmp.get("strategies", []))
-    ablations = set(cmp.get("ablations", []))
+    strategies = set(comparison_names(config, "strategies"))
+    ablations = set(comparison_names(config, "ablations"))
     for name in study_variants(config) + surrogate_variants(config):
         (strategies if name in STRATEGY_NAMES else ablations).add(name)
     if variant == main_variant(config):

@@ -13,7 +13,9 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+from hhnas.records import DatabaseSchema
 
 SPIDER_KEYS = ("question", "db_id", "split")
 SCHEMA_KEYS = ("table_names", "column_names")
@@ -22,6 +24,15 @@ ICONV_FIX = "re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {name} > {nam
 
 class DataError(ValueError):
     """A dataset file that cannot be read as documented; the message says where and the fix."""
+
+
+class Question(TypedDict):
+    """A labelled question as read, before the class filter and the split; ``split`` only
+    from a CSV's `split_column` (None on a row of `exclude_labels`)."""
+
+    text: str
+    label: str
+    split: NotRequired[str | None]
 
 
 def _need(path: Path, key: str) -> Path:
@@ -54,7 +65,7 @@ def read_text(path: Path) -> str:
 
 def load_spider(
     spider_dir: str | os.PathLike, splits: list[str], key: str = "data.spider_dir"
-) -> tuple[list[dict[str, str]], dict[str, dict[str, list[str]]]]:
+) -> tuple[list[Question], dict[str, DatabaseSchema]]:
     """Questions of the given Spider splits as {text, label}, and each database's schema.
 
     Rules (each a `DataError` naming file:line): every non-blank line of questions.jsonl must be
@@ -66,7 +77,7 @@ def load_spider(
     root = Path(spider_dir)
     qpath = _need(root / "questions.jsonl", key)
     tpath = _need(root / "tables.json", key)
-    rows: list[dict[str, str]] = []
+    rows: list[Question] = []
     for lineno, line in enumerate(read_text(qpath).split("\n"), 1):
         if not line.strip():
             continue
@@ -98,7 +109,7 @@ def load_spider(
     return rows, load_tables(tpath)
 
 
-def load_tables(tpath: Path) -> dict[str, dict[str, list[str]]]:
+def load_tables(tpath: Path) -> dict[str, DatabaseSchema]:
     """Each database's schema from Spider's tables.json, by db_id.
 
     Rules (`DataError`): the file must be UTF-8 JSON (error with its line otherwise) holding a
@@ -116,7 +127,7 @@ def load_tables(tpath: Path) -> dict[str, dict[str, list[str]]]:
         raise DataError(
             f"{tpath}: expected a JSON list of database objects, got a {type(tables).__name__}"
         )
-    schemas: dict[str, dict[str, list[str]]] = {}
+    schemas: dict[str, DatabaseSchema] = {}
     for pos, t in enumerate(tables):
         where = f"{tpath}: entry {pos}"
         if not isinstance(t, dict) or not isinstance(t.get("db_id"), str):
@@ -132,7 +143,7 @@ def load_tables(tpath: Path) -> dict[str, dict[str, list[str]]]:
     return schemas
 
 
-def schema_of(db: dict[str, Any], where: str = "tables.json") -> dict[str, list[str]]:
+def schema_of(db: dict[str, Any], where: str = "tables.json") -> DatabaseSchema:
     """Natural table and column names; Spider's `*` pseudo-column is dropped."""
     cols = db["column_names"]
     if not all(isinstance(c, list | tuple) and len(c) == 2 and isinstance(c[0], int) for c in cols):
@@ -187,7 +198,7 @@ def load_csv(
     id_column: str | None = None,
     split_column: str | None = None,
     exclude_labels: tuple[str, ...] = (),
-) -> list[dict[str, str]]:
+) -> list[Question]:
     """A plain `text,label` CSV: a dataset without schemas (rule features are then zero).
 
     Rules (`DataError` naming file:line): the file must be UTF-8 with a header line; an empty
@@ -227,7 +238,7 @@ def load_csv(
     ti, li = header.index(text_column), header.index(label_column)
     ii = header.index(id_column) if id_column is not None else None
     si = header.index(split_column) if split_column is not None else None
-    rows: list[dict[str, str]] = []
+    rows: list[Question] = []
     seen: dict[str, int] = {}
     while True:
         start = reader.line_num + 1
@@ -256,7 +267,7 @@ def load_csv(
                     f"{seen[rid]}; give each row its own id or remove the repeated row"
                 )
             seen[rid] = start
-        row: dict[str, Any] = {"text": r[ti], "label": r[li]}
+        row: Question = {"text": r[ti], "label": r[li]}
         if si is not None and r[li] in exclude_labels:
             row["split"] = None
         elif si is not None:

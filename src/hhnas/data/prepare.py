@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
-from hhnas.data.loaders import SPLIT_VALUES, load_csv, load_spider
+from hhnas.config.sections import dataset_spec
+from hhnas.data.loaders import SPLIT_VALUES, Question, load_csv, load_spider
 from hhnas.data.split import filter_classes, min_class_size, part_sizes, stratified_split
 from hhnas.io import write_json, write_text
+from hhnas.records import Classes, DatabaseSchema, DatasetRow
 
 # How many unknown db_ids counts.json (and so the report) names.
 N_UNKNOWN_NAMED = 5
@@ -25,8 +28,45 @@ N_CLASS_SIZES_NAMED = 5
 MIN_QUESTIONS_FLOOR = 3
 
 
-def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -> dict[str, Any]:
-    """Rows with splits, the class list (with schemas when known) and the counts.
+class Counts(TypedDict):
+    """A dataset's counts.json: what each rule of :func:`build_dataset` kept and dropped. The
+    keys of a rule not in use are absent, so that the file stays as earlier runs wrote it."""
+
+    dataset: str
+    rows_raw: int
+    rows_dropped_empty: int
+    rows_dropped_unknown_db: int
+    classes_unknown_db: int
+    unknown_db_ids: list[str]
+    classes_raw: int
+    classes_dropped_small: int
+    rows_dropped_small_class: int
+    rows_dropped_max_per_class: int
+    rows_duplicate_text: int
+    classes: int
+    rows: int
+    train: int
+    val: int
+    test: int
+    split_source: NotRequired[str]
+    rows_dropped_max_train_per_class: NotRequired[int]
+    rows_dropped_excluded_label: NotRequired[int]
+    excluded_labels: NotRequired[dict[str, int]]
+    merged_classes: NotRequired[dict[str, list[str]]]
+
+
+class BuiltDataset(TypedDict):
+    """What :func:`write_dataset` writes: dataset.jsonl's rows, classes.json, counts.json."""
+
+    records: list[DatasetRow]
+    classes: Classes
+    counts: Counts
+
+
+def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -> BuiltDataset:
+    """Rows with splits, the class list (with schemas when known) and the counts. ``ds_cfg``
+    is `datasets.<name>` (read as a :class:`hhnas.config.sections.Dataset`), ``data_cfg`` the
+    `data` section.
 
     Rules, in this order (counts.json keys in brackets):
     1. a question that is empty or only whitespace is dropped [rows_dropped_empty];
@@ -62,10 +102,11 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     rows_raw = rows_dropped_empty + rows_dropped_unknown_db + rows_dropped_small_class
     + rows_dropped_max_per_class (+ rows_dropped_max_train_per_class) + rows.
     """
-    min_pc = int(ds_cfg["min_questions_per_class"])
-    max_pc = ds_cfg.get("max_questions_per_class")
-    split_column = ds_cfg.get("split_column")
-    fmt = ds_cfg.get("format", "spider")
+    spec = dataset_spec(name, ds_cfg)
+    min_pc = spec.min_questions_per_class
+    max_pc = spec.max_questions_per_class
+    split_column = spec.split_column
+    fmt = spec.format
     if split_column is not None and fmt != "csv":
         raise ValueError(
             f"datasets.{name}.split_column is only for format 'csv', got format {fmt!r}; remove "
@@ -74,24 +115,24 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     if split_column is None:
         check_class_size(name, min_pc, max_pc, data_cfg["split"])
     if fmt == "spider":
-        spider_dir = ds_cfg.get("spider_dir", data_cfg["spider_dir"])
+        spider_dir = data_cfg["spider_dir"] if spec.spider_dir is None else spec.spider_dir
         source = f"{Path(spider_dir) / 'questions.jsonl'}"
-        raw, schemas = load_spider(spider_dir, ds_cfg["splits"])
+        raw, schemas = load_spider(spider_dir, list(spec.splits))
     elif fmt == "csv":
-        source = f"{ds_cfg['path']}"
+        source = f"{spec.path}"
         raw = load_csv(
-            ds_cfg["path"],
-            ds_cfg["text_column"],
-            ds_cfg["label_column"],
-            ds_cfg.get("id_column"),
+            spec.path,
+            spec.text_column,
+            spec.label_column,
+            spec.id_column,
             split_column,
-            tuple(ds_cfg.get("exclude_labels", ())),
+            spec.exclude_labels,
         )
         schemas = {}
     else:
         raise ValueError(f"datasets.{name}.format must be 'spider' or 'csv', got {fmt!r}")
     n_raw = len(raw)
-    excluded = _excluded(name, raw, ds_cfg.get("exclude_labels", ()))
+    excluded = _excluded(name, raw, spec.exclude_labels)
     raw = [r for r in raw if r["label"] not in excluded]
     n_raw_kept = len(raw)
     raw = [r for r in raw if r["text"] and r["text"].strip()]
@@ -101,9 +142,9 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         unknown = Counter(r["label"] for r in raw if r["label"] not in schemas)
         raw = [r for r in raw if r["label"] in schemas]
     merged: dict[str, list[str]] = {}
-    if ds_cfg.get("merge_similar_schemas") is not None:
+    if spec.merge_similar_schemas is not None:
         raw, schemas, merged = merge_similar_classes(
-            raw, schemas, float(ds_cfg["merge_similar_schemas"])
+            raw, schemas, float(spec.merge_similar_schemas)
         )
     per_class = Counter(r["label"] for r in raw)
     if split_column is None:
@@ -129,18 +170,18 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         _check_published_split(name, split_column, classes, labels, parts, subsampled, max_pc)
         split_source = f"column:{split_column}"
     n_before_cap = len(rows)
-    max_train = ds_cfg.get("max_train_per_class")
+    max_train = spec.max_train_per_class
     if max_train is not None:
         rows, labels, parts = cap_train_rows(
             rows, labels, parts, int(max_train), int(data_cfg["split_seed"])
         )
-    records = [
+    records: list[DatasetRow] = [
         {"id": i, "text": r["text"].strip(), "label": y, "split": s}
         for i, (r, y, s) in enumerate(zip(rows, labels, parts, strict=True))
     ]
     text_label = Counter((r["text"], r["label"]) for r in records)
     split_counts = Counter(parts)
-    counts = {
+    counts: Counts = {
         "dataset": name,
         "rows_raw": n_raw,
         "rows_dropped_empty": n_empty,
@@ -166,7 +207,7 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     if excluded:
         counts["rows_dropped_excluded_label"] = sum(excluded.values())
         counts["excluded_labels"] = dict(excluded)
-    if ds_cfg.get("merge_similar_schemas") is not None:
+    if spec.merge_similar_schemas is not None:
         counts["merged_classes"] = merged
     return {
         "records": records,
@@ -179,8 +220,8 @@ MERGE_SEPARATOR = "+"
 
 
 def merge_similar_classes(
-    rows: list[dict[str, Any]], schemas: dict[str, dict], threshold: float
-) -> tuple[list[dict[str, Any]], dict[str, dict], dict[str, list[str]]]:
+    rows: list[Question], schemas: dict[str, DatabaseSchema], threshold: float
+) -> tuple[list[Question], dict[str, DatabaseSchema], dict[str, list[str]]]:
     """Databases whose schemas have Jaccard similarity >= ``threshold`` (transitively,
     hhnas.data.schemas) become one class named by its members in sorted order joined with "+",
     whose schema holds every member's tables and columns. Only databases with rows take part.
@@ -205,8 +246,8 @@ def merge_similar_classes(
 
 
 def cap_train_rows(
-    rows: list[dict[str, Any]], labels: list[int], parts: list[str], cap: int, seed: int
-) -> tuple[list[dict[str, Any]], list[int], list[str]]:
+    rows: list[Question], labels: list[int], parts: list[str], cap: int, seed: int
+) -> tuple[list[Question], list[int], list[str]]:
     """At most `cap` training rows per class (a seeded draw, order kept); val/test untouched."""
     rng = random.Random(seed)
     drop: set[int] = set()
@@ -310,7 +351,7 @@ def _check_published_split(
         )
 
 
-def _excluded(name: str, raw: list[dict[str, Any]], labels: Any) -> Counter[str]:
+def _excluded(name: str, raw: list[Question], labels: Sequence[str]) -> Counter[str]:
     """Rows of `exclude_labels`, per label; a label no row has is most likely a typo."""
     found = Counter(r["label"] for r in raw if r["label"] in set(labels))
     missing = [lab for lab in labels if lab not in found]
@@ -360,15 +401,13 @@ def _check_every_part(name: str, classes: list[str], labels: list[int], parts: l
             )
 
 
-def write_dataset(
-    built: dict[str, Any], rows_path: str, classes_path: str, counts_path: str
-) -> None:
+def write_dataset(built: BuiltDataset, rows_path: str, classes_path: str, counts_path: str) -> None:
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built["records"])
     write_text(rows_path, lines)
     write_json(classes_path, built["classes"])
     write_json(counts_path, built["counts"])
 
 
-def read_dataset(rows_path: str) -> list[dict[str, Any]]:
+def read_dataset(rows_path: str) -> list[DatasetRow]:
     with open(rows_path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]

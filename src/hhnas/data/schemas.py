@@ -15,18 +15,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from hhnas.features.schema_linking import tokenize
+from hhnas.records import DatabaseSchema
 
 
 def _norm(name: str) -> str:
     return " ".join(tokenize(str(name)))
 
 
-def schema_names(schema: dict | None) -> frozenset[str]:
+def schema_names(schema: DatabaseSchema | None) -> frozenset[str]:
     """``table:<name>`` and ``column:<name>`` for every name of the schema (empty if None)."""
     if not schema:
         return frozenset()
-    tables = {f"table:{_norm(t)}" for t in schema.get("tables", [])}
-    columns = {f"column:{_norm(c)}" for c in schema.get("columns", [])}
+    tables = {f"table:{_norm(t)}" for t in schema["tables"]}
+    columns = {f"column:{_norm(c)}" for c in schema["columns"]}
     return frozenset(tables | columns)
 
 
@@ -37,7 +38,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-def similarity_matrix(schemas: Sequence[dict | None]) -> np.ndarray:
+def similarity_matrix(schemas: Sequence[DatabaseSchema | None]) -> np.ndarray:
     """``[C, C]`` Jaccard similarities; the diagonal is 1 for a class with a schema."""
     names = [schema_names(s) for s in schemas]
     n = len(names)
@@ -68,11 +69,11 @@ def similar_groups(similarity: np.ndarray, threshold: float) -> list[int]:
     return [find(i) for i in range(n)]
 
 
-def merge_schemas(schemas: Sequence[dict | None]) -> dict | None:
+def merge_schemas(schemas: Sequence[DatabaseSchema | None]) -> DatabaseSchema | None:
     """One schema with every table and column of ``schemas`` (first occurrence order)."""
     present = [s for s in schemas if s]
     if not present:
         return None
-    tables = list(dict.fromkeys(t for s in present for t in s.get("tables", [])))
-    columns = list(dict.fromkeys(c for s in present for c in s.get("columns", [])))
+    tables = list(dict.fromkeys(t for s in present for t in s["tables"]))
+    columns = list(dict.fromkeys(c for s in present for c in s["columns"]))
     return {"tables": tables, "columns": columns}

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -35,12 +35,27 @@ from hhnas.features.encoder import (
 )
 from hhnas.features.gguf_file import find_gguf
 from hhnas.io import write_dir
+from hhnas.records import DatabaseSchema
 
 # Must be set before transformers / huggingface_hub read it at import time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 PROVIDERS = ("hf-causal",)
-DEFAULT_LLM_CONFIG: dict[str, Any] = {
+
+
+class ProviderSettings(TypedDict):
+    """What :func:`make_provider` reads: the `llm` section's keys, with the converted model's
+    directory and the job's threads."""
+
+    provider: str
+    model_dir: str | None
+    layer: int
+    batch_size: int
+    max_length: int
+    threads: int | None
+
+
+DEFAULT_LLM_CONFIG: ProviderSettings = {
     "provider": "hf-causal",
     "model_dir": None,
     "layer": 10,
@@ -239,13 +254,13 @@ def question_prompt(question: str) -> str:
     return f"Question: {question}\nWhich database answers it?"
 
 
-def describe_database(name: str, schema: dict | None, max_cols: int = 60) -> str:
+def describe_database(name: str, schema: DatabaseSchema | None, max_cols: int = 60) -> str:
     """The text embedded for one database; the bare name when there is no schema."""
     readable = name.replace("_", " ")
     if schema is None:
         return readable
-    tables = ", ".join(schema.get("tables", []))
-    columns = ", ".join(list(schema.get("columns", []))[:max_cols])
+    tables = ", ".join(schema["tables"])
+    columns = ", ".join(list(schema["columns"])[:max_cols])
     return f"Database {readable}. Tables: {tables}. Columns: {columns}"
 
 
@@ -294,7 +309,7 @@ def question_vectors(provider: LLMProvider, texts: list[str]) -> np.ndarray:
 
 
 def database_vectors(
-    provider: LLMProvider, class_names: list[str], schemas: Sequence[dict | None]
+    provider: LLMProvider, class_names: list[str], schemas: Sequence[DatabaseSchema | None]
 ) -> np.ndarray:
     if len(class_names) != len(schemas):
         raise ValueError(f"{len(class_names)} class names but {len(schemas)} schemas")
@@ -306,7 +321,7 @@ def llm_features_and_classes(
     provider: LLMProvider,
     texts: list[str],
     class_names: list[str],
-    schemas: Sequence[dict | None],
+    schemas: Sequence[DatabaseSchema | None],
 ) -> tuple[np.ndarray, ClassVectors]:
     """The dataset's features ``[N, 2, C]`` and the class-side vectors that made them; the
     questions are centred on their own mean."""
@@ -322,7 +337,7 @@ def llm_features(
     provider: LLMProvider,
     texts: list[str],
     class_names: list[str],
-    schemas: Sequence[dict | None],
+    schemas: Sequence[DatabaseSchema | None],
 ) -> np.ndarray:
     """Float32 ``[N, 2, C]``: centred cosine(question, database), and its per-question z-score."""
     return llm_features_and_classes(provider, texts, class_names, schemas)[0]

@@ -50,6 +50,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hhnas.records import DatabaseSchema
+
 RULE_CHANNELS: tuple[str, ...] = (
     "table_token_frac",
     "column_token_frac",
@@ -126,7 +128,7 @@ def content_tokens(tokens: Sequence[str]) -> set[str]:
 class _Index:
     """Inverted indexes from tokens / n-grams to the classes whose schema holds them."""
 
-    def __init__(self, schemas: Sequence[dict | None]) -> None:
+    def __init__(self, schemas: Sequence[DatabaseSchema | None]) -> None:
         self.n_classes = len(schemas)
         self.vocab: dict[str, int] = {}
         table_tok: list[tuple[int, int]] = []  # (vocab id, class)
@@ -136,8 +138,8 @@ class _Index:
         for c, schema in enumerate(schemas):
             if schema is None:
                 continue
-            tables = _name_tokens(schema.get("tables", []))
-            columns = _name_tokens(schema.get("columns", []))
+            tables = _name_tokens(schema["tables"])
+            columns = _name_tokens(schema["columns"])
             # Sorted: token ids (and so the order of the float sums over them) must not depend
             # on set order, which string-hash salting changes from process to process.
             table_tok += [(self._id(t), c) for t in sorted(set().union(*tables))]
@@ -210,7 +212,7 @@ def _ngram_hits(
             out[c] += 1.0
 
 
-def rule_features(texts: list[str], schemas: list[dict | None]) -> np.ndarray:
+def rule_features(texts: list[str], schemas: list[DatabaseSchema | None]) -> np.ndarray:
     """Schema-linking features ``[N, len(RULE_CHANNELS), C]`` float32; see module doc."""
     index = _Index(schemas)
     n_classes = len(schemas)

@@ -12,32 +12,79 @@ encoder is saved in ``encoder/`` and replaces the named backbone at prediction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import numpy as np
 
-from hhnas.config import Training
-from hhnas.final.evaluation import split_metrics
+from hhnas.config import LLM, Backbone, Search, Training
+from hhnas.config.job import FinalJob, FinalJobConfig
+from hhnas.final.evaluation import SplitMetrics, split_metrics
 from hhnas.final.inference import INPUTS, ensemble_probabilities
 from hhnas.final.modeldir import (
-    BACKBONE_SETTINGS,
     CLASSES,
     FEATURES,
-    LLM_SETTINGS,
     METRICS,
     WEIGHTS,
+    FeatureIdentities,
+    Manifest,
     feature_code_settings,
     model_weights_sha256,
     write_model_dir,
 )
 from hhnas.final.selection import select_candidates
 from hhnas.io import read_json, write_json, write_npz
+from hhnas.records import Classes, Metrics, Params, TrainResult
+from hhnas.training.data import FeatureSet
+
+if TYPE_CHECKING:
+    import torch
+
+    from hhnas.training.finetune import TokenCache
 
 EVAL_SPLITS = ("val", "test")
+
+
+class FinetunedEpoch(TypedDict):
+    epoch: int
+    train_loss: float
+    val_acc: float
+    train_seconds: float
+
+
+class MemberRecord(TypedDict):
+    """A member in metrics.json: its provenance, the retraining's figures beside the
+    search's, and whether they are equal (a fine-tuned member adds its epochs)."""
+
+    experiment: int
+    iteration: int
+    model: int
+    macro: list[int]
+    params: Params
+    seed: int
+    best_epoch: int | None
+    n_params: int | None
+    search_val_acc: float
+    search_test_acc: float
+    val_acc: float
+    test_acc: float
+    reproduced: bool
+    finetuned: NotRequired[bool]
+    epochs: NotRequired[list[FinetunedEpoch]]
+
+
+class FinalMetrics(TypedDict):
+    """The final model's metrics.json (and results/<dataset>/analysis/final_metrics.json)."""
+
+    dataset: str
+    ensemble: int
+    val: SplitMetrics
+    test: SplitMetrics
+    members: list[MemberRecord]
 
 
 def _say(msg: str) -> None:
@@ -50,7 +97,7 @@ class BestEpoch:
 
     def __init__(self) -> None:
         self.model: Any = None
-        self.state: dict[str, Any] | None = None
+        self.state: dict[str, torch.Tensor] | None = None
 
     def __call__(self, model: Any, epoch: int) -> None:
         self.model = model
@@ -63,8 +110,8 @@ class BestEpoch:
 
 
 def member_record(
-    candidate: dict[str, Any], result: dict[str, Any], params: dict[str, Any], seed: int
-) -> dict[str, Any]:
+    candidate: Metrics, result: TrainResult, params: Params, seed: int
+) -> MemberRecord:
     """What metrics.json records of a member: its provenance, the retraining's figures beside
     the search's, and whether they are equal."""
     return {
@@ -86,19 +133,19 @@ def member_record(
 
 
 def retrain_member(
-    candidate: dict[str, Any], fs: Any, config: dict[str, Any]
-) -> tuple[Any, dict[str, Any]]:
+    candidate: Metrics, fs: FeatureSet, search: Search, training: Training
+) -> tuple[Any, MemberRecord]:
     """The candidate's model at its best validation epoch, and the retraining's metrics."""
     from hhnas.jobs.iteration import training_seed
     from hhnas.training.candidate import train_candidate
 
     best = BestEpoch()
-    seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
+    seed = training_seed(search, int(candidate["experiment"]), int(candidate["iteration"]))
     result = train_candidate(
         candidate["macro"],
         candidate["params"],
         fs,
-        Training.from_mapping(config["training"]),
+        training,
         seed=seed,
         progress=lambda m: _say(f"  {m}"),
         on_best=best,
@@ -106,7 +153,7 @@ def retrain_member(
     if result["status"] != "ok" or best.state is None:
         raise RuntimeError(
             f"retraining candidate experiment {candidate['experiment']} iteration "
-            f"{candidate['iteration']} failed ({result.get('error')}), although the search "
+            f"{candidate['iteration']} failed ({result['error']}), although the search "
             "trained it: the features or the code changed since the search ran; re-run the "
             "search (delete results/<dataset>/search/)"
         )
@@ -116,41 +163,51 @@ def retrain_member(
 ENCODER_DIR = "encoder"
 
 
-def finetune_config(config: dict[str, Any]) -> Training:
+def finetune_config(training: Training, final: FinalJob) -> Training:
     """The training section a fine-tuned member trains with: the search's, with the recipe's
-    epochs, batch size, schedule, warm-up, clipping and head rate over it."""
-    ft = config["final"]["finetune"]
-    keys = ("epochs", "batch_size", "lr_schedule", "warmup_ratio", "grad_clip", "head_lr_scale")
-    return Training.from_mapping(
-        {**config["training"], **{k: ft[k] for k in keys}, "threads": config["final"]["threads"]}
+    epochs, batch size, schedule, warm-up, clipping and head rate over it, and the final job's
+    threads."""
+    ft = final.finetune
+    return dataclasses.replace(
+        training,
+        epochs=ft.epochs,
+        batch_size=ft.batch_size,
+        lr_schedule=ft.lr_schedule,
+        warmup_ratio=ft.warmup_ratio,
+        grad_clip=ft.grad_clip,
+        head_lr_scale=ft.head_lr_scale,
+        threads=final.threads,
     )
 
 
 def finetune_member(
-    candidate: dict[str, Any],
-    fs: Any,
-    config: dict[str, Any],
+    candidate: Metrics,
+    fs: FeatureSet,
+    search: Search,
+    training: Training,
+    backbone: Backbone,
+    final: FinalJob,
     backbone_dir: str,
-    tokens: Any,
-) -> tuple[Any, dict[str, Any]]:
+    tokens: TokenCache,
+) -> tuple[Any, MemberRecord]:
     """The candidate's template with the encoder fine-tuned (hhnas.training.finetune) at its
     best validation epoch, and the metrics; the searched learning rate is replaced by the
-    recipe's (``final.finetune.learning_rate``). ``tokens``: every dataset row's token ids."""
+    recipe's (``final.finetune.learning_rate``), ``training`` by :func:`finetune_config`'s.
+    ``tokens``: every dataset row's token ids."""
     from hhnas.jobs.iteration import training_seed
     from hhnas.training.finetune import train_finetune_candidate
 
     best = BestEpoch()
-    ft = config["final"]["finetune"]
-    params = {**candidate["params"], "learning_rate": float(ft["learning_rate"])}
-    seed = training_seed(config, int(candidate["experiment"]), int(candidate["iteration"]))
+    params = {**candidate["params"], "learning_rate": final.finetune.learning_rate}
+    seed = training_seed(search, int(candidate["experiment"]), int(candidate["iteration"]))
     result = train_finetune_candidate(
         candidate["macro"],
         params,
         fs,
         tokens,
         backbone_dir,
-        finetune_config(config),
-        config["backbone"],
+        finetune_config(training, final),
+        backbone,
         seed=seed,
         progress=lambda m: _say(f"  {m}"),
         on_best=best,
@@ -158,10 +215,10 @@ def finetune_member(
     if result["status"] != "ok" or best.state is None:
         raise RuntimeError(
             f"fine-tuning candidate experiment {candidate['experiment']} iteration "
-            f"{candidate['iteration']} failed ({result.get('error')}); try a smaller "
+            f"{candidate['iteration']} failed ({result['error']}); try a smaller "
             "final.finetune.learning_rate, or final.finetune.enabled: false"
         )
-    record = {
+    record: MemberRecord = {
         **member_record(candidate, result, params, seed),
         # Another model than the search's: the encoder trained too.
         "reproduced": False,
@@ -175,12 +232,12 @@ def finetune_member(
 
 
 def finetuned_members(
-    candidate: dict[str, Any],
-    fs: Any,
-    config: dict[str, Any],
+    candidate: Metrics,
+    fs: FeatureSet,
+    job: FinalJobConfig,
     inputs: dict[str, str],
     backbone_dir: str,
-) -> tuple[list[Any], list[dict[str, Any]], dict[str, np.ndarray]]:
+) -> tuple[list[Any], list[MemberRecord], dict[str, np.ndarray]]:
     """The fine-tuned final member, its record, and its validation and test probabilities as
     ``hhnas predict`` computes them for those splits' texts (each split's rows alone, batched
     by length)."""
@@ -191,13 +248,14 @@ def finetuned_members(
     from hhnas.training.finetune import TokenCache, finetuned_probabilities
 
     texts = [r["text"] for r in read_dataset(inputs["rows"])]
-    tokens = TokenCache(
-        **tokenize_texts(backbone_dir, texts, int(config["backbone"]["max_length"]))
+    tokens = TokenCache(**tokenize_texts(backbone_dir, texts, job.backbone.max_length))
+    final = job.final
+    model, record = finetune_member(
+        candidate, fs, job.search, job.training, job.backbone, final, backbone_dir, tokens
     )
-    model, record = finetune_member(candidate, fs, config, backbone_dir, tokens)
     model = model.cpu()  # evaluated where hhnas predict runs
-    torch.set_num_threads(int(config["final"]["threads"]))
-    batch = int(config["final"]["finetune"]["batch_size"])
+    torch.set_num_threads(final.threads)
+    batch = final.finetune.batch_size
     probs = {
         s: finetuned_probabilities(model, tokens.subset(fs.rows[s]), fs.llm[s], fs.rule[s], batch)
         for s in EVAL_SPLITS
@@ -206,12 +264,13 @@ def finetuned_members(
 
 
 def retrained_members(
-    candidates: list[dict[str, Any]],
-    fs: Any,
-    config: dict[str, Any],
+    candidates: list[Metrics],
+    fs: FeatureSet,
+    search: Search,
+    training: Training,
     dataset: str,
     progress: Callable[[str], None],
-) -> tuple[list[Any], list[dict[str, Any]], dict[str, np.ndarray]]:
+) -> tuple[list[Any], list[MemberRecord], dict[str, np.ndarray]]:
     """The frozen-mode members (the top candidates retrained), their records, and the mean of
     their validation and test probabilities."""
     import torch
@@ -223,14 +282,14 @@ def retrained_members(
             f"experiment {cand['experiment']} iteration {cand['iteration']} "
             f"(search val {cand['val_acc']:.4f})"
         )
-        model, record = retrain_member(cand, fs, config)
+        model, record = retrain_member(cand, fs, search, training)
         progress(
             f"[{dataset}] member {i}: val {record['val_acc']:.4f} test {record['test_acc']:.4f} "
             f"(reproduces the search: {record['reproduced']})"
         )
         models.append(model)
         members.append(record)
-    torch.set_num_threads(int(config["training"]["threads"]))
+    torch.set_num_threads(training.threads)
     probs = {
         s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
         for s in EVAL_SPLITS
@@ -244,25 +303,32 @@ def model_name(path: str) -> str:
     return p.parent.name if p.name == "model" else p.name
 
 
-def _identities(inputs: dict[str, str], config: dict[str, Any]) -> dict[str, Any]:
+def _identities(
+    inputs: dict[str, str], backbone: Backbone, llm: LLM, features_threads: int
+) -> FeatureIdentities:
+    """The models the inputs were computed with, and how (modeldir's BACKBONE_SETTINGS and
+    LLM_SETTINGS are the settings a prediction must share)."""
     backbone_dir = read_json(inputs["backbone_model"])["path"]
     llm_dir = str(Path(inputs["llm_model"]).resolve())
-    bb, llm = config["backbone"], config["llm"]
     return {
         "backbone": {
-            "spec": bb["path"],
+            "spec": backbone.path,
             "name": model_name(backbone_dir),
             "weights_sha256": model_weights_sha256(backbone_dir),
-            **{k: bb[k] for k in BACKBONE_SETTINGS},
+            "pooling": backbone.pooling,
+            "max_length": backbone.max_length,
+            "batch_size": backbone.batch_size,
         },
         "llm": {
-            "gguf": llm["gguf"],
-            "name": llm["gguf"].split(":", 1)[-1],
+            "gguf": llm.gguf,
+            "name": llm.gguf.split(":", 1)[-1],
             "model_dir": llm_dir,
             "weights_sha256": model_weights_sha256(llm_dir),
-            **{k: llm[k] for k in LLM_SETTINGS},
+            "layer": llm.layer,
+            "max_length": llm.max_length,
+            "batch_size": llm.batch_size,
         },
-        "threads": int(config["features_threads"]),
+        "threads": features_threads,
         "code": feature_code_settings(),
     }
 
@@ -276,26 +342,28 @@ def build_final_model(
     eval_out: str,
     commit: str = "unknown",
     progress: Callable[[str], None] = _say,
-) -> dict[str, Any]:
+) -> FinalMetrics:
     """Write ``out_dir`` (hhnas.final.modeldir) and ``eval_out`` (the validation and test
-    probabilities, for the error analysis); return the metrics."""
+    probabilities, for the error analysis); return the metrics. ``config``: the job's payload
+    (:meth:`hhnas.config.Config.final_job_config`), parsed here once."""
     from safetensors.torch import save_file
 
     from hhnas.jobs.iteration import load_features, search_config_hash
 
-    if config["backbone"]["mode"] != "frozen":
+    job = FinalJobConfig.from_mapping(config)
+    if job.backbone.mode != "frozen":
         raise ValueError(
             "backbone.mode: the final model is built for the frozen mode only (the fine-tuned "
             "encoder would have to be saved with it); run the quick profile, or leave "
             "final.enabled false with backbone.mode finetune"
         )
-    k = int(config["final"]["ensemble"])
-    finetune = bool(config["final"]["finetune"]["enabled"])
+    k = job.final.ensemble
+    finetune = job.final.finetune.enabled
     if finetune and k != 1:
         raise ValueError("final.finetune.enabled needs final.ensemble: 1")
     candidates = select_candidates(metrics_paths, k)
     fs = load_features(inputs, with_backbone=not finetune)
-    classes = read_json(inputs["classes"])
+    classes: Classes = read_json(inputs["classes"])
     backbone_dir = read_json(inputs["backbone_model"])["path"]
     if finetune:
         cand = candidates[0]
@@ -303,28 +371,33 @@ def build_final_model(
             f"[{dataset}] fine-tuning the encoder with Model {cand['model']}, experiment "
             f"{cand['experiment']} iteration {cand['iteration']} (search val {cand['val_acc']:.4f})"
         )
-        models, members, probs = finetuned_members(cand, fs, config, inputs, backbone_dir)
+        models, members, probs = finetuned_members(cand, fs, job, inputs, backbone_dir)
     else:
-        models, members, probs = retrained_members(candidates, fs, config, dataset, progress)
+        models, members, probs = retrained_members(
+            candidates, fs, job.search, job.training, dataset, progress
+        )
     labels = {s: fs.y[s].numpy() for s in EVAL_SPLITS}
-    metrics = {
+    metrics: FinalMetrics = {
         "dataset": dataset,
         "ensemble": len(models),
         **{s: split_metrics(probs[s], labels[s], classes["classes"]) for s in EVAL_SPLITS},
         "members": members,
     }
     llm_classes = dict(np.load(inputs["llm_classes"], allow_pickle=False))
-    manifest = {
+    manifest: Manifest = {
         "dataset": dataset,
         "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": commit,
-        "config_hash": search_config_hash(config, dataset),
+        "config_hash": search_config_hash(job.raw, dataset),
         "n_classes": fs.n_classes,
         "members": [
             {k: m[k] for k in ("model", "macro", "params", "experiment", "iteration", "seed")}
             for m in members
         ],
-        "training": {k: config["training"][k] for k in ("cnn_filters", "class_readout")},
+        "training": {
+            "cnn_filters": job.training.cnn_filters,
+            "class_readout": job.training.class_readout,
+        },
         "inputs": {
             "backbone": [
                 int(models[0].encoder.config.hidden_size) if finetune else fs.backbone_dim
@@ -332,15 +405,15 @@ def build_final_model(
             "llm": list(fs.llm_shape),
             "rule": list(fs.rule_shape),
         },
-        "features": _identities(inputs, config),
+        "features": _identities(inputs, job.backbone, job.llm, job.final.features_threads),
     }
     if finetune:
         manifest["encoder"] = {
             "dir": ENCODER_DIR,
-            "recipe": dict(config["final"]["finetune"]),
-            "pooling": config["backbone"]["pooling"],
-            "max_length": int(config["backbone"]["max_length"]),
-            "threads": int(config["final"]["threads"]),
+            "recipe": dataclasses.asdict(job.final.finetune),
+            "pooling": job.backbone.pooling,
+            "max_length": job.backbone.max_length,
+            "threads": job.final.threads,
         }
 
     def write_files(tmp: Path) -> None:

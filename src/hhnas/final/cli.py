@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from hhnas.final.modeldir import ModelDirError
 
@@ -69,10 +68,10 @@ def prediction_columns(k: int) -> list[str]:
 
 def _rows_out(
     rows: list[dict[str, str]], preds: list[list[tuple[str, float]]]
-) -> list[dict[str, Any]]:
+) -> list[dict[str, str]]:
     out = []
     for row, top in zip(rows, preds, strict=True):
-        extra = {}
+        extra: dict[str, str] = {}
         for i, (label, prob) in enumerate(top, 1):
             extra[f"label_{i}"], extra[f"prob_{i}"] = label, f"{prob:.6f}"
         out.append({**row, **extra})

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
+
+# A class's rows and the share predicted right (functional form: `class` is a keyword).
+ClassAccuracy = TypedDict("ClassAccuracy", {"class": str, "rows": int, "accuracy": float})
+
+
+class SplitMetrics(TypedDict):
+    """A split's figures in the final model's metrics.json."""
+
+    rows: int
+    accuracy: float
+    top3_accuracy: float
+    per_class: list[ClassAccuracy]
 
 
 def topk_accuracy(probs: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -21,7 +33,7 @@ def topk_accuracy(probs: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 def per_class_accuracy(
     probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
-) -> list[dict[str, Any]]:
+) -> list[ClassAccuracy]:
     """One entry per class with rows in ``labels``: its rows and the share predicted right."""
     labels = np.asarray(labels)
     pred = probs.argmax(axis=1)
@@ -36,7 +48,7 @@ def per_class_accuracy(
 
 def split_metrics(
     probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
-) -> dict[str, Any]:
+) -> SplitMetrics:
     return {
         "rows": int(len(labels)),
         "accuracy": topk_accuracy(probs, labels, 1),

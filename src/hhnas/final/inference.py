@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,23 +27,32 @@ from hhnas.final.modeldir import (
     CLASSES,
     FEATURES,
     WEIGHTS,
+    BackboneIdentity,
+    LLMIdentity,
+    Manifest,
+    Member,
     ModelDirError,
+    ModelIdentity,
     model_weights_sha256,
     read_manifest,
 )
 from hhnas.io import read_json
+from hhnas.records import Classes, DatabaseSchema
 from hhnas.training.data import Standardisation
+
+if TYPE_CHECKING:
+    import torch
 
 INPUTS = ("backbone", "llm", "rule")
 EVAL_BATCH = 1024
 
 
-def used_inputs(members: Sequence[dict[str, Any]]) -> set[str]:
+def used_inputs(members: Sequence[Member]) -> set[str]:
     """Inputs some member's template reads (macro bits p1, p2, p3)."""
     return {name for m in members for name, bit in zip(INPUTS, m["macro"], strict=True) if bit}
 
 
-def build_members(manifest: dict[str, Any], state: dict[str, Any]) -> list[Any]:
+def build_members(manifest: Manifest, state: Mapping[str, torch.Tensor]) -> list[Any]:
     """The members' heads in eval mode, weights from ``state`` (keys "m<i>.<param>")."""
     from hhnas.models.hybrid import HybridClassifier
 
@@ -86,7 +95,7 @@ def ensemble_probabilities(models: Sequence[Any], inputs: Sequence[Any]) -> np.n
     return total / len(models)
 
 
-def _same_weights(kind: str, path: str, features: dict[str, Any], fix: str) -> str:
+def _same_weights(kind: str, path: str, features: ModelIdentity, fix: str) -> str:
     """``path`` if its weights are the ones the model was trained with, else what differs."""
     found = model_weights_sha256(path)
     if found != features["weights_sha256"]:
@@ -98,7 +107,7 @@ def _same_weights(kind: str, path: str, features: dict[str, Any], fix: str) -> s
     return path
 
 
-def _find_backbone(features: dict[str, Any], override: str | None, manifest_path: Path) -> str:
+def _find_backbone(features: BackboneIdentity, override: str | None, manifest_path: Path) -> str:
     from hhnas.features.encoder import resolve_model_path
 
     spec = override or features["spec"]
@@ -110,7 +119,7 @@ def _find_backbone(features: dict[str, Any], override: str | None, manifest_path
     return _same_weights("backbone", path, features, f"--backbone with {features['name']}")
 
 
-def _find_llm(features: dict[str, Any], override: str | None, manifest_path: Path) -> str:
+def _find_llm(features: LLMIdentity, override: str | None, manifest_path: Path) -> str:
     """The converted LLM directory: --llm-dir, the one the workflow used, or a conversion of
     the GGUF the directory names into the user's cache (done once)."""
     from hhnas.features.llm import ensure_converted
@@ -149,9 +158,9 @@ class Predictor:
         # last bits (benchmarks/README.md), and with them a near-tie's prediction.
         self.threads = threads or int(self.manifest["features"]["threads"])
         self.progress = progress
-        classes = read_json(root / CLASSES)
+        classes: Classes = read_json(root / CLASSES)
         self.labels: list[str] = list(classes["classes"])
-        self.schemas: list[dict | None] = list(classes["schemas"])
+        self.schemas: list[DatabaseSchema | None] = list(classes["schemas"])
         stats = dict(np.load(root / FEATURES, allow_pickle=False))
         self.stats = {
             name: Standardisation(stats[f"{name}_mean"], stats[f"{name}_std"])

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from hhnas.io import read_json, sha256_file, write_dir, write_json
+from hhnas.records import Params
 
 FORMAT = "hhnas-final-model"
 VERSION = 1
@@ -45,6 +46,111 @@ class ModelDirError(ValueError):
     """A directory that is not a usable final model: the message says what and what to do."""
 
 
+class Member(TypedDict):
+    """A member of the model: its template and parameters, and the search iteration (and so
+    the training seed) it comes from."""
+
+    model: int
+    macro: list[int]
+    params: Params
+    experiment: int
+    iteration: int
+    seed: int
+
+
+class HeadSettings(TypedDict):
+    """The `training` keys that shape the heads."""
+
+    cnn_filters: int
+    class_readout: bool
+
+
+class InputShapes(TypedDict):
+    """Each input's shape per row: the backbone vector's width, the LLM and rule arrays'."""
+
+    backbone: list[int]
+    llm: list[int]
+    rule: list[int]
+
+
+class ModelIdentity(TypedDict):
+    """A pretrained model the inputs are computed with: found again by its weights' hash."""
+
+    name: str
+    weights_sha256: str
+    max_length: int
+    batch_size: int
+
+
+class BackboneIdentity(ModelIdentity):
+    spec: str  # backbone.path
+    pooling: str
+
+
+class LLMIdentity(ModelIdentity):
+    gguf: str
+    model_dir: str
+    layer: int
+
+
+class CodeSettings(TypedDict):
+    """What this code computes for the inputs beyond the config (:func:`feature_code_settings`)."""
+
+    rule_channels: list[str]
+    llm_question_prompt: str
+    llm_database_description: str
+
+
+class FeatureIdentities(TypedDict):
+    """How the inputs are computed: the models, the feature jobs' threads and the code."""
+
+    backbone: BackboneIdentity
+    llm: LLMIdentity
+    threads: int
+    code: CodeSettings
+
+
+class FinetuneRecipe(TypedDict):
+    """`final.finetune` as the fine-tuned encoder was trained."""
+
+    enabled: bool
+    epochs: int
+    learning_rate: float
+    head_lr_scale: float
+    batch_size: int
+    lr_schedule: str
+    warmup_ratio: float
+    grad_clip: float
+
+
+class Encoder(TypedDict):
+    """Only with final.finetune: the fine-tuned encoder's directory and how it is run."""
+
+    dir: str
+    recipe: FinetuneRecipe
+    pooling: str
+    max_length: int
+    threads: int
+
+
+class Manifest(TypedDict):
+    """hhnas-model.json; :func:`write_model_dir` adds ``format``, ``version`` and ``files``."""
+
+    dataset: str
+    created: str
+    commit: str
+    config_hash: str
+    n_classes: int
+    members: list[Member]
+    training: HeadSettings
+    inputs: InputShapes
+    features: FeatureIdentities
+    encoder: NotRequired[Encoder]
+    format: NotRequired[str]
+    version: NotRequired[int]
+    files: NotRequired[dict[str, str]]
+
+
 def model_weights_sha256(model_dir: str | os.PathLike) -> str:
     """Identity of a local transformers model: its config.json and weight files, by name."""
     root = Path(model_dir)
@@ -58,7 +164,7 @@ def model_weights_sha256(model_dir: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def feature_code_settings() -> dict[str, Any]:
+def feature_code_settings() -> CodeSettings:
     """What this code computes for the inputs, beyond the config: the rule channels and the
     LLM's prompt texts. A directory written by code that computed them differently is refused."""
     from hhnas.features.llm import describe_database, question_prompt
@@ -73,7 +179,9 @@ def feature_code_settings() -> dict[str, Any]:
     }
 
 
-def write_model_dir(out_dir: str | os.PathLike, manifest: dict[str, Any], write_files: Any) -> None:
+def write_model_dir(
+    out_dir: str | os.PathLike, manifest: Manifest, write_files: Callable[[Path], None]
+) -> None:
     """Write a complete directory or nothing: ``write_files(tmp)`` fills a temporary sibling
     with FILES, the manifest (with their hashes) goes in last, then one rename puts it in place
     (an existing directory is replaced)."""
@@ -93,7 +201,7 @@ def write_model_dir(out_dir: str | os.PathLike, manifest: dict[str, Any], write_
     write_dir(out_dir, fill)
 
 
-def read_manifest(model_dir: str | os.PathLike) -> dict[str, Any]:
+def read_manifest(model_dir: str | os.PathLike) -> Manifest:
     """The checked manifest of a final model directory, or a ModelDirError saying why not."""
     root = Path(model_dir)
     path = root / MANIFEST
@@ -153,7 +261,7 @@ def settings_differences(
     return out
 
 
-def config_differences(manifest: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+def config_differences(manifest: Manifest, config: Mapping[str, Any]) -> list[str]:
     """Feature settings of a workflow config that differ from the directory's (the batch
     prediction rule refuses a model whose inputs its config would compute differently)."""
     features = manifest["features"]

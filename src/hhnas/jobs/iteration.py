@@ -8,18 +8,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
-from hhnas.config import hashed_search
+from hhnas.config import Search, hashed_search
 from hhnas.config.job import JobConfig
 from hhnas.config.variants import BUDGET_KEYS
 from hhnas.data.prepare import read_dataset
 from hhnas.io import read_json, write_json
 from hhnas.jobs import faults
+from hhnas.records import Candidate, Metrics, Score, SearchState, TrainResult
 from hhnas.search.base import SearchStrategy
 from hhnas.search.objective import objective
 from hhnas.search.state import config_hash, file_fingerprint, load_state, save_state
@@ -28,6 +28,32 @@ from hhnas.training.candidate import train_candidate
 from hhnas.training.data import FeatureSet, build_feature_set
 
 METRICS_VERSION = 1
+
+
+class IterationPayload(TypedDict):
+    """The JSON an iteration job is handed (rules/common.smk); the wildcards ``experiment``
+    and ``iteration`` may arrive as strings."""
+
+    config: dict[str, Any]  # Config.job_config: the raw sections, parsed by JobConfig
+    dataset: str
+    experiment: int | str
+    iteration: int | str
+    prev_state: str | None
+    inputs: dict[str, str]
+    out_state: str
+    out_metrics: str
+    variant: NotRequired[str | None]
+    log: NotRequired[str | None]
+
+
+class StateIdentity(TypedDict):
+    """What a state file names to belong to one search (hhnas.search.state checks it)."""
+
+    strategy: str
+    cfg_hash: str
+    dataset: str
+    experiment: int
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,7 @@ class IterationJob:
     log: str | None = field(default=None, compare=False)
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> IterationJob:
+    def from_payload(cls, payload: IterationPayload) -> IterationJob:
         return cls(
             **{
                 **payload,
@@ -59,7 +85,7 @@ class IterationJob:
             }
         )
 
-    def to_payload(self) -> dict[str, Any]:
+    def to_payload(self) -> IterationPayload:
         return {**asdict(self), "config": self.config.raw}
 
     @property
@@ -82,13 +108,13 @@ def search_config_hash(config: dict[str, Any], dataset: str) -> str:
     )
 
 
-def experiment_seed(config: Mapping[str, Any], experiment: int) -> int:
-    return int(config["search"]["seed"]) * 1000 + experiment
+def experiment_seed(search: Search, experiment: int) -> int:
+    return search.seed * 1000 + experiment
 
 
-def training_seed(config: Mapping[str, Any], experiment: int, iteration: int) -> int:
+def training_seed(search: Search, experiment: int, iteration: int) -> int:
     """Torch and NumPy are re-seeded from this in every job, so a redone job draws the same."""
-    return experiment_seed(config, experiment) * 100_003 + iteration
+    return experiment_seed(search, experiment) * 100_003 + iteration
 
 
 def make_job_strategy(job: IterationJob) -> SearchStrategy:
@@ -96,9 +122,9 @@ def make_job_strategy(job: IterationJob) -> SearchStrategy:
     return make_strategy(job.config.search, study_dir=os.path.dirname(job.out_state) or ".")
 
 
-def state_identity(job: IterationJob, strategy: SearchStrategy) -> dict[str, Any]:
+def state_identity(job: IterationJob, strategy: SearchStrategy) -> StateIdentity:
     """What a state file must name to belong to this search (checked on load)."""
-    return dict(
+    return StateIdentity(
         strategy=strategy.name,
         cfg_hash=search_config_hash(job.config.raw, job.dataset),
         dataset=job.dataset,
@@ -107,12 +133,10 @@ def state_identity(job: IterationJob, strategy: SearchStrategy) -> dict[str, Any
     )
 
 
-def start_state(
-    job: IterationJob, strategy: SearchStrategy, ident: dict[str, Any]
-) -> dict[str, Any]:
+def start_state(job: IterationJob, strategy: SearchStrategy, ident: StateIdentity) -> SearchState:
     """Iteration 0 starts from the config; iteration i from the checked state of i-1."""
     if job.iteration == 0:
-        return strategy.initial_state(experiment_seed(job.config.raw, job.experiment))
+        return strategy.initial_state(experiment_seed(job.config.search, job.experiment))
     if job.prev_state is None:
         raise ValueError(
             f"iteration {job.iteration} needs the state of iteration {job.iteration - 1}"
@@ -121,8 +145,8 @@ def start_state(
 
 
 def propose(
-    strategy: SearchStrategy, state: dict[str, Any], iteration: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    strategy: SearchStrategy, state: SearchState, iteration: int
+) -> tuple[Candidate, SearchState]:
     candidate, state = strategy.propose(state)
     if candidate["iteration"] != iteration:
         raise RuntimeError(f"state proposes iteration {candidate['iteration']}, not {iteration}")
@@ -142,14 +166,14 @@ def load_features(inputs: dict[str, str], with_backbone: bool) -> FeatureSet:
 
 
 def train(
-    job: IterationJob, strategy: SearchStrategy, candidate: dict[str, Any], fs: FeatureSet
-) -> dict[str, Any]:
+    job: IterationJob, strategy: SearchStrategy, candidate: Candidate, fs: FeatureSet
+) -> TrainResult:
     """Train and evaluate the candidate; a failure is a result (``status: failed``), not an
     exception."""
     loss_hook = faults.loss_hook(
         job.dataset, job.variant or strategy.name, job.experiment, job.iteration
     )
-    seed = training_seed(job.config.raw, job.experiment, job.iteration)
+    seed = training_seed(job.config.search, job.experiment, job.iteration)
     progress = lambda msg: print(f"  {msg}", file=sys.stderr)  # noqa: E731
     if job.finetune:
         # Imported here: the frozen path must not pay for transformers' import.
@@ -181,11 +205,11 @@ def train(
 def metrics_record(
     job: IterationJob,
     strategy: SearchStrategy,
-    candidate: dict[str, Any],
-    result: dict[str, Any],
-    score: dict[str, Any],
+    candidate: Candidate,
+    result: TrainResult,
+    score: Score,
     job_seconds: float,
-) -> dict[str, Any]:
+) -> Metrics:
     """The metrics file's content (its key order is part of the file: keep it)."""
     return {
         "version": METRICS_VERSION,
@@ -209,7 +233,7 @@ def _where(job: IterationJob) -> str:
     return f"[{job.dataset} exp{job.experiment} iter{job.iteration}]"
 
 
-def run_iteration(job: IterationJob) -> dict[str, Any]:
+def run_iteration(job: IterationJob) -> Metrics:
     """The whole iteration; writes the metrics file, then the state file (the next job's input,
     so a kill between the two redoes this job)."""
     job_start = time.perf_counter()

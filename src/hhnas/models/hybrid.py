@@ -26,7 +26,6 @@ mostly the dense layers' matrix products, already at the core's ~95 GFLOPS.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -152,7 +151,7 @@ class HybridClassifier(nn.Module):
     def __init__(
         self,
         macro: list[int],
-        params: dict[str, Any],
+        params: dict[str, float],  # hhnas.records.Params (a layer-mate: not imported)
         n_classes: int,
         backbone_dim: int,
         llm_shape: tuple[int, int],

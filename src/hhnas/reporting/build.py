@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
 
 from hhnas.config import Config
+from hhnas.config.sections import Dataset
 from hhnas.io import read_json
 from hhnas.reporting.captions import caption
 from hhnas.reporting.failures import failure_regions
@@ -17,6 +18,22 @@ from hhnas.reporting.final_report import final_tables, verdict
 from hhnas.reporting.html import embed_image, git_commit, render_report, software_versions
 from hhnas.reporting.metrics import load_metrics
 from hhnas.reporting.paper import TABLE1, TABLE3
+from hhnas.reporting.records import (
+    Choice,
+    DatasetEntry,
+    ErrorAnalysis,
+    FailedCandidate,
+    Figure,
+    Inputs,
+    Provenance,
+    Reference,
+    ReportContext,
+    Runtime,
+    Section,
+    StudySection,
+    StudySummary,
+    Table,
+)
 from hhnas.reporting.tables import (
     best_candidate,
     best_per_model,
@@ -25,6 +42,10 @@ from hhnas.reporting.tables import (
     table3,
     table_html,
 )
+
+if TYPE_CHECKING:
+    from hhnas.data.prepare import Counts
+    from hhnas.final.build import FinalMetrics
 
 # Where the paper is ambiguous we chose; docs/algorithm.md gives the full argument.
 CHOICES = {
@@ -65,8 +86,9 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
 
-def _choices(config: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+def _choices(config: dict[str, Any]) -> list[Choice]:
+    # The raw config: a choice may name any key, so it is walked as plain JSON.
+    out: list[Choice] = []
     for key, reason in CHOICES.items():
         value: Any = config
         for part in key.split("."):
@@ -75,12 +97,13 @@ def _choices(config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def _dataset_entry(name: str, counts: Counts, ds: Dataset) -> DatasetEntry:
     """One dataset's sizes and notes; every drop or repeat that counts.json records is named
-    (docs/algorithm.md, "Bad input data"). Keys missing from older counts.json read as 0."""
+    (docs/algorithm.md, "Bad input data"). Keys missing from older counts.json read as 0; the
+    keys a rule writes together (a count and its names) are there whenever its count is."""
     notes = []
     if counts.get("rows_dropped_excluded_label"):
-        labels = ", ".join(f"{k} ({v})" for k, v in counts.get("excluded_labels", {}).items())
+        labels = ", ".join(f"{k} ({v})" for k, v in counts["excluded_labels"].items())
         notes.append(
             f"{counts['rows_dropped_excluded_label']} rows left out by exclude_labels: {labels}"
         )
@@ -89,35 +112,34 @@ def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) ->
     if counts.get("rows_dropped_empty"):
         notes.append(f"{counts['rows_dropped_empty']} empty questions dropped")
     if counts.get("rows_dropped_unknown_db"):
-        ids = list(counts.get("unknown_db_ids", []))
-        more = counts.get("classes_unknown_db", len(ids)) - len(ids)
+        ids = list(counts["unknown_db_ids"])
+        more = counts["classes_unknown_db"] - len(ids)
         named = ", ".join(ids) + (f" and {more} more" if more > 0 else "")
         notes.append(
             f"{counts['rows_dropped_unknown_db']} questions dropped: their db_id has no schema "
             f"in tables.json ({named})"
         )
-    ds = config["datasets"][name]
     notes.append(
         f"{counts['classes']} of {counts['classes_raw']} classes have at least "
-        f"{ds['min_questions_per_class']} questions; {counts['rows']} of {counts['rows_raw']} "
+        f"{ds.min_questions_per_class} questions; {counts['rows']} of {counts['rows_raw']} "
         f"rows kept"
     )
     if counts.get("classes_dropped_small"):
         n_small = counts["classes_dropped_small"]
         notes.append(
             f"{n_small} {'class' if n_small == 1 else 'classes'} with fewer than "
-            f"{ds['min_questions_per_class']} questions dropped "
-            f"({counts.get('rows_dropped_small_class', 0)} rows)"
+            f"{ds.min_questions_per_class} questions dropped "
+            f"({counts['rows_dropped_small_class']} rows)"
         )
     if counts.get("rows_dropped_max_per_class"):
         notes.append(
             f"{counts['rows_dropped_max_per_class']} rows left out by max_questions_per_class="
-            f"{ds.get('max_questions_per_class')}"
+            f"{ds.max_questions_per_class}"
         )
     if counts.get("rows_dropped_max_train_per_class"):
         notes.append(
             f"{counts['rows_dropped_max_train_per_class']} training rows left out by "
-            f"max_train_per_class={ds.get('max_train_per_class')} (validation and test kept)"
+            f"max_train_per_class={ds.max_train_per_class} (validation and test kept)"
         )
     if counts.get("rows_duplicate_text"):
         n_dup = counts["rows_duplicate_text"]
@@ -136,8 +158,9 @@ def _dataset_entry(name: str, counts: dict[str, Any], config: dict[str, Any]) ->
     }
 
 
-def _provenance(config: dict[str, Any], basedir: str) -> dict[str, Any]:
-    """``basedir``: the workflow's checkout (not the working directory, which holds the data)."""
+def _provenance(config: dict[str, Any], basedir: str) -> Provenance:
+    """``basedir``: the workflow's checkout (not the working directory, which holds the data);
+    ``config``: the raw config, shown as it is."""
     return {
         "title": "HHNAS-AM reproduction report",
         "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -160,7 +183,7 @@ def _provenance(config: dict[str, Any], basedir: str) -> dict[str, Any]:
     }
 
 
-def comparison_section(inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def comparison_section(inputs: Inputs) -> Section:
     """The comparison table (read back from its CSV) and the best-so-far figure."""
     table = pd.read_csv(inputs["table_csv"], dtype=str, keep_default_na=False)
     return {
@@ -182,12 +205,12 @@ def comparison_section(inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]
 
 
 def build_comparison_report(
-    cfg: Config, inputs: dict[str, Any], template: str, out: str, basedir: str
+    cfg: Config, inputs: Inputs, template: str, out: str, basedir: str
 ) -> None:
     """results/comparison.html: the comparison alone, for `make compare`."""
     section = comparison_section(inputs)
     cmp = cfg.comparison
-    context = {
+    context: ReportContext = {
         **_provenance(cfg.raw, basedir),
         "title": f"HHNAS-AM: strategies and baselines compared ({cmp.dataset})",
         "datasets": [],
@@ -205,11 +228,11 @@ def build_comparison_report(
     render_report(template, out, context)
 
 
-def _figure(path: str, title: str, text: str) -> dict[str, Any]:
+def _figure(path: str, title: str, text: str) -> Figure:
     return {"title": title, "caption": text, "data_uri": embed_image(path)}
 
 
-def table2_with_final(table: pd.DataFrame, final: dict[str, Any] | None) -> pd.DataFrame:
+def table2_with_final(table: pd.DataFrame, final: FinalMetrics | None) -> pd.DataFrame:
     """Table 2 with the final model's validation and test accuracy beside the search's best."""
     if final is None:
         return table
@@ -228,9 +251,9 @@ def table2_with_final(table: pd.DataFrame, final: dict[str, Any] | None) -> pd.D
 def _paper_tables(
     frames: dict[str, pd.DataFrame],
     roles: dict[str, str],
-    ref: dict[str, Any],
-    finals: dict[str, dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+    ref: Reference,
+    finals: dict[str, FinalMetrics] | None = None,
+) -> list[Table]:
     """The paper's tables for the datasets in its roles; reference numbers only beside the
     dataset in the spider role (they are Spider's). ``finals``: final models' metrics by
     dataset, shown beside Table 2."""
@@ -268,7 +291,7 @@ def _paper_tables(
     ]
 
 
-def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: dict[str, Any]) -> list[str]:
+def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: Reference) -> list[str]:
     best = best_candidate(frame)
     notes = [
         f"Best {name} candidate: Model {best['model']} (experiment {best['experiment']}, "
@@ -278,28 +301,32 @@ def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: dict[str, An
         "ours keeps the train_spider databases with at least "
         f"{cfg.datasets[name].min_questions_per_class} questions.",
     ]
-    for point in ref.get("points", []):
+    for point in ref["points"]:
         side = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
         notes.append(
             f"Reference point {point['name']}: {point['test']:.1f} % test; our best "
             f"searched candidate is {side} it."
         )
-    return notes + [str(n) for n in ref.get("notes", [])]
+    return notes + [str(n) for n in ref["notes"]]
 
 
-def build_report(
-    cfg: Config, inputs: dict[str, Any], template: str, out: str, basedir: str
-) -> None:
+def _reference(cfg: Config) -> Reference:
+    """Config `reference`. The schema gives its lists no default (a config without the paper's
+    numbers has none): absent, they are empty, here once for every reader."""
+    return {"points": [], "notes": [], "verdict": [], **(cfg.raw.get("reference") or {})}
+
+
+def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: str) -> None:
     """results/report.html; the paper's tables only for the datasets in its roles."""
     config, roles = cfg.raw, cfg.roles
     frames = {name: load_metrics(list(inputs[f"metrics_{name}"])) for name in cfg.run_datasets}
-    ref = config.get("reference") or {}
-    finals = {
+    ref = _reference(cfg)
+    finals: dict[str, FinalMetrics] = {
         d: read_json(inputs[f"final_metrics_{d}"])
         for d in cfg.final_datasets
         if f"final_metrics_{d}" in inputs
     }
-    errors = {d: read_json(inputs[f"errors_{d}"]) for d in finals}
+    errors: dict[str, ErrorAnalysis] = {d: read_json(inputs[f"errors_{d}"]) for d in finals}
     tables = _paper_tables(frames, roles, ref, finals)
     for d in finals:
         tables += final_tables(d, finals[d], errors[d])
@@ -310,12 +337,12 @@ def build_report(
             finals[lead],
             errors[lead],
             ref.get("paper") if lead == roles.get("spider") else None,
-            [str(n) for n in ref.get("verdict", [])] if lead == roles.get("spider") else [],
+            [str(n) for n in ref["verdict"]] if lead == roles.get("spider") else [],
         )
         if lead in finals
         else []
     )
-    figures = []
+    figures: list[Figure] = []
     for path in inputs["figures"]:
         if path.endswith(".png"):
             stem = Path(path).stem
@@ -380,7 +407,7 @@ def build_report(
                 "html": table_html(regions),
             }
         )
-    failed = []
+    failed: list[FailedCandidate] = []
     for name, df in frames.items():
         for _, row in df[df["status"] == "failed"].iterrows():
             failed.append(
@@ -392,7 +419,7 @@ def build_report(
                     "error": row["error"],
                 }
             )
-    runtimes = [
+    runtimes: list[Runtime] = [
         {
             "stage": f"search on {name}: {len(df)} candidates (sum of training time)",
             "seconds": round(float(df["seconds"].sum()), 1),
@@ -420,11 +447,11 @@ def build_report(
     provenance = _provenance(config, basedir)
     if not roles:
         provenance["title"] = f"HHNAS-AM search report: {', '.join(cfg.run_datasets)}"
-    context = {
+    context: ReportContext = {
         **provenance,
         "datasets": [
-            _dataset_entry(n, read_json(inputs[f"counts_{n}"]), config)
-            for n in config["run_datasets"]
+            _dataset_entry(n, read_json(inputs[f"counts_{n}"]), cfg.datasets[n])
+            for n in cfg.run_datasets
         ],
         "tables": tables,
         "figures": figures,
@@ -437,7 +464,7 @@ def build_report(
     render_report(template, out, context)
 
 
-def _study_datasets(inputs: dict[str, Any]) -> list[str]:
+def _study_datasets(inputs: Inputs) -> list[str]:
     return [k[len("study_summary_") :] for k in inputs if k.startswith("study_summary_")]
 
 
@@ -445,7 +472,7 @@ def _pts(x: float | None) -> str:
     return "–" if x is None or x != x else f"{x:.2f}"
 
 
-def study_notes(summary: dict[str, Any]) -> list[str]:
+def study_notes(summary: StudySummary) -> list[str]:
     """What one dataset's study measured beside the conclusion, each figure from its summary:
     the surrogate's fidelity and whether it orders the variants as the real runs did, the noise
     floor and the smallest differences it lets the study see, and the Q-table analysis. No
@@ -479,7 +506,7 @@ def study_notes(summary: dict[str, Any]) -> list[str]:
         f"with the surrogate's {sur['seeds']} seeds one below "
         f"{_pts(noise['detectable_surrogate'])} points.",
     ]
-    observed = noise.get("observed", {})
+    observed = noise["observed"]
     if observed:
         notes.append(
             f"{d}, from the paired differences the confirmatory runs observed (search paths vary "
@@ -516,9 +543,12 @@ def study_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
-def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
+def study_section(inputs: Inputs) -> StudySection:
     """The study's conclusion, tables, figures and notes for every dataset in `inputs`."""
-    tables, figures, notes, verdict = [], [], [], []
+    tables: list[Table] = []
+    figures: list[Figure] = []
+    notes: list[str] = []
+    verdict: list[str] = []
     if "study_conclusion" in inputs:
         verdict = [p for p in read_json(inputs["study_conclusion"])["text"].split("\n\n") if p]
         table = pd.read_csv(inputs["study_conclusion_table"], dtype=str, keep_default_na=False)
@@ -569,18 +599,16 @@ def study_section(inputs: dict[str, Any]) -> dict[str, list[Any]]:
     return {"tables": tables, "figures": figures, "notes": notes, "verdict": verdict}
 
 
-def build_study_report(
-    cfg: Config, inputs: dict[str, Any], template: str, out: str, basedir: str
-) -> None:
+def build_study_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: str) -> None:
     """results/study.html: the study alone (`make study`)."""
     study = cfg.study
     section = study_section(inputs)
     shared = [f"{v} = {d}" for v, d in cfg.study_dirs.items() if v != d]
-    context = {
+    context: ReportContext = {
         **_provenance(cfg.raw, basedir),
         "title": "HHNAS-AM study: does adaptive mutation beat plain search?",
         "datasets": [
-            _dataset_entry(d, read_json(inputs[f"study_counts_{d}"]), cfg.raw)
+            _dataset_entry(d, read_json(inputs[f"study_counts_{d}"]), cfg.datasets[d])
             for d in _study_datasets(inputs)
         ],
         "tables": section["tables"],

@@ -25,18 +25,23 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from hhnas.io import read_json, write_bytes, write_text
 from hhnas.reporting.metrics import load_metrics
+from hhnas.reporting.records import ExperimentStats, Row
 from hhnas.reporting.tables import MISSING, write_table
+
+if TYPE_CHECKING:
+    from hhnas.baselines.evaluation import BaselineResult
 
 COLUMNS = [
     "Variant",
@@ -104,7 +109,7 @@ def mean_sd(values: Iterable[float]) -> str | None:
     return f"{statistics.fmean(vals):.2f} ± {sd}"
 
 
-def as_paths(value: Any) -> list[str]:
+def as_paths(value: str | Path | Iterable[str | Path] | None) -> list[str]:
     """Snakemake input entry -> list of paths (a lone path is not split into characters)."""
     if value is None:
         return []
@@ -155,7 +160,7 @@ def _load_all(metrics: dict[str, list[str]]) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _load_baseline(path: str) -> dict[str, Any]:
+def _load_baseline(path: str) -> BaselineResult:
     data = read_json(path)
     if not isinstance(data, dict):
         raise TypeError(f"{path}: baseline file must hold a JSON object")
@@ -170,7 +175,7 @@ def _load_baseline(path: str) -> dict[str, Any]:
     return data
 
 
-def _load_baselines(paths: list[str], variants: Iterable[str]) -> list[dict[str, Any]]:
+def _load_baselines(paths: list[str], variants: Iterable[str]) -> list[BaselineResult]:
     baselines = [_load_baseline(str(p)) for p in paths]
     names = [str(b["name"]) for b in baselines]
     clash = sorted((set(names) & set(variants)) | {n for n in names if names.count(n) > 1})
@@ -182,7 +187,7 @@ def _load_baselines(paths: list[str], variants: Iterable[str]) -> list[dict[str,
 # --- table ----------------------------------------------------------------------------------
 
 
-def experiment_stats(group: pd.DataFrame, field: str) -> dict[str, Any]:
+def experiment_stats(group: pd.DataFrame, field: str) -> ExperimentStats:
     """Numbers of one experiment (None where undefined), before formatting."""
     group = group.sort_values("iteration", kind="mergesort")
     ok = (group["status"] == "ok").tolist()
@@ -205,10 +210,11 @@ def experiment_stats(group: pd.DataFrame, field: str) -> dict[str, Any]:
     }
 
 
-def _variant_rows(variant: str, df: pd.DataFrame) -> list[dict[str, Any]]:
+def _variant_rows(variant: str, df: pd.DataFrame) -> list[Row]:
     # job_seconds only when every file of the variant has it, so experiments stay comparable.
     field = JOB_SECONDS if df[JOB_SECONDS].notna().all() else SECONDS
-    rows, stats = [], []
+    rows: list[Row] = []
+    stats: list[ExperimentStats] = []
     for exp, group in df.groupby("experiment", sort=True):
         s = experiment_stats(group, field)
         stats.append(s)
@@ -256,7 +262,7 @@ def _variant_rows(variant: str, df: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _baseline_row(data: dict[str, Any]) -> dict[str, Any]:
+def _baseline_row(data: BaselineResult) -> Row:
     seconds = data.get(SECONDS)
     return {
         "Variant": str(data["name"]),
@@ -381,7 +387,7 @@ def plot_best_so_far(
 ZOOM_MARGIN = 3.0  # percentage points below the lowest final mean shown
 
 
-def _zoom(ax: Any, curves: dict[str, np.ndarray], base: list[dict[str, Any]]) -> list[str]:
+def _zoom(ax: Axes, curves: dict[str, np.ndarray], base: list[BaselineResult]) -> list[str]:
     """Strategies usually end within a few points of each other: a 0-100 % axis would hide
     exactly the differences the figure is for. The y axis starts a few points below the lowest
     final mean; what lies below it is named in a note instead of squashing the rest."""
@@ -399,7 +405,7 @@ def _zoom(ax: Any, curves: dict[str, np.ndarray], base: list[dict[str, Any]]) ->
 
 
 def _draw(
-    curves: dict[str, np.ndarray], base: list[dict[str, Any]], notes: list[str], title: str
+    curves: dict[str, np.ndarray], base: list[BaselineResult], notes: list[str], title: str
 ) -> Figure:
     fig = Figure(figsize=(7.2, 4.5))
     FigureCanvasAgg(fig)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from typing import Any
 
+from hhnas.reporting.records import Comparisons, Conclusion, PairedComparison
 from hhnas.reporting.study_stats import holm
 
 OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
@@ -33,7 +33,7 @@ DEFAULT_SOURCE_LABELS = {
 }
 
 
-def classify(comp: Mapping[str, Any], alpha: float) -> str:
+def classify(comp: PairedComparison, alpha: float) -> str:
     """One of :data:`OUTCOMES` for one comparison (variant minus reference), by the study's
     pre-registered decision rule:
 
@@ -71,7 +71,7 @@ def _significant(p: float | None, alpha: float) -> bool:
     return p is not None and float(p) < alpha
 
 
-def adjust(results: Mapping[str, Any]) -> dict[str, Any]:
+def adjust(results: Comparisons) -> Comparisons:
     """A deep copy of `results` with ``p_holm`` and ``p_tost_holm`` added to every comparison.
 
     One Holm family per source, over every comparison in it (every dataset, "overall" and
@@ -97,7 +97,7 @@ def _float(x: float | None) -> float:
 
 
 def conclusion(
-    results: Mapping[str, Any],
+    results: Comparisons,
     variant: str,
     margin: float,
     alpha: float,
@@ -105,7 +105,7 @@ def conclusion(
     *,
     level: float = 0.95,
     source_labels: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
+) -> Conclusion:
     """The conclusion about `variant` against each reference, per source, as outcomes and text.
 
     `results` is ``{source: {dataset | "overall": {reference: comparison}}}``, Holm-adjusted by
@@ -185,17 +185,17 @@ def conclusion(
     }
 
 
-def _comps(per_ds: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _comps(per_ds: Mapping[str, Mapping[str, PairedComparison]]) -> list[PairedComparison]:
     return [c for per_ref in per_ds.values() for c in per_ref.values()]
 
 
-def _per_dataset_n(per_ds: Mapping[str, Mapping[str, Any]]) -> str:
+def _per_dataset_n(per_ds: Mapping[str, Mapping[str, PairedComparison]]) -> str:
     ns = sorted({int(c["n"]) for ds, per in per_ds.items() if ds != OVERALL for c in per.values()})
     return "/".join(map(str, ns)) if ns else "n/a"
 
 
 def _clause(
-    outcome: str, comp: Mapping[str, Any], margin: float, unit: str, level: float
+    outcome: str, comp: PairedComparison, margin: float, unit: str, level: float
 ) -> tuple[str, str]:
     """("<outcome>", "<diff> <unit>, <level> % CI [lo, hi], d_z <d>, <p>") for one comparison."""
     head = f"equivalent within ±{margin:.2f} {unit}" if outcome == "equivalent" else outcome

@@ -22,14 +22,14 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from hhnas.data.schemas import similar_groups, similarity_matrix
+from hhnas.records import Classes, DatabaseSchema, DatasetRow
+from hhnas.reporting.records import ConfusedPair, ErrorAnalysis, MergedAccuracy, Share, SplitErrors
 
 _SPACES = re.compile(r"\s+")
-TOP_K = (1, 3, 5)
 
 
 def normalise_text(text: str) -> str:
@@ -42,7 +42,7 @@ def topk_hits(probs: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return (order == np.asarray(labels)[:, None]).any(axis=1)
 
 
-def texts_by_class(records: Sequence[dict[str, Any]]) -> dict[str, set[int]]:
+def texts_by_class(records: Sequence[DatasetRow]) -> dict[str, set[int]]:
     """Normalised text -> the classes it occurs under, over every split."""
     out: dict[str, set[int]] = defaultdict(set)
     for r in records:
@@ -56,16 +56,16 @@ def merged_accuracy(pred: np.ndarray, labels: np.ndarray, groups: Sequence[int])
 
 
 def analyse_errors(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[DatasetRow],
     class_names: Sequence[str],
-    schemas: Sequence[dict | None],
+    schemas: Sequence[DatabaseSchema | None],
     probs: np.ndarray,
     labels: np.ndarray,
     rows: np.ndarray,
     threshold: float,
     top_pairs: int = 15,
     merge_thresholds: Sequence[float] = (),
-) -> dict[str, Any]:
+) -> SplitErrors:
     """The analysis of one split's predictions; ``rows`` index ``records`` (the dataset's rows
     in dataset.jsonl order), ``labels`` are the true classes of those rows. The merged accuracy
     is given at Jaccard 1 (identical names), at ``threshold`` and at each ``merge_thresholds``,
@@ -88,14 +88,14 @@ def analyse_errors(
     explained = dup | similar
     n, e = len(labels), len(wrong)
 
-    def share(mask: np.ndarray) -> dict[str, Any]:
+    def share(mask: np.ndarray) -> Share:
         count = int(mask.sum())
         return {"count": count, "share_of_errors": count / e if e else 0.0}
 
     groups = {
         t: similar_groups(sim, t) for t in sorted({1.0, threshold, *merge_thresholds}, reverse=True)
     }
-    merged = []
+    merged: list[MergedAccuracy] = []
     for t, g in groups.items():
         sizes = Counter(g)
         merged.append(
@@ -106,13 +106,16 @@ def analyse_errors(
                 "accuracy": merged_accuracy(pred, labels, g),
             }
         )
+
+    def top(k: int) -> float:
+        return float(topk_hits(probs, labels, k).mean()) if n else float("nan")
+
     return {
         "rows": n,
         "errors": e,
-        **{
-            f"top{k}": float(topk_hits(probs, labels, k).mean()) if n else float("nan")
-            for k in TOP_K
-        },
+        "top1": top(1),
+        "top3": top(3),
+        "top5": top(5),
         "threshold": threshold,
         "duplicate_text": share(dup),
         "identical_schema": share(identical),
@@ -133,7 +136,7 @@ def confused_pairs(
     class_names: Sequence[str],
     similarity: np.ndarray,
     top: int,
-) -> list[dict[str, Any]]:
+) -> list[ConfusedPair]:
     """Unordered class pairs by their errors in both directions, most first (ties: by name)."""
     counts: Counter[tuple[int, int]] = Counter()
     dups: Counter[tuple[int, int]] = Counter()
@@ -159,17 +162,18 @@ def confused_pairs(
 
 
 def error_analysis(
-    records: Sequence[dict[str, Any]],
-    classes: dict[str, Any],
+    records: Sequence[DatasetRow],
+    classes: Classes,
     evaluation: dict[str, np.ndarray],
     threshold: float,
     top_pairs: int,
     merge_thresholds: Sequence[float] = (),
-) -> dict[str, Any]:
+) -> ErrorAnalysis:
     """Validation and test analyses from the final model's probabilities (final_probabilities
     .npz: ``<split>_probs``, ``<split>_labels``, ``<split>_rows``)."""
-    return {
-        split: analyse_errors(
+
+    def analyse(split: str) -> SplitErrors:
+        return analyse_errors(
             records,
             classes["classes"],
             classes["schemas"],
@@ -180,8 +184,8 @@ def error_analysis(
             top_pairs,
             merge_thresholds,
         )
-        for split in ("val", "test")
-    }
+
+    return {"val": analyse("val"), "test": analyse("test")}
 
 
 PAIR_COLUMNS = (
@@ -195,7 +199,7 @@ PAIR_COLUMNS = (
 )
 
 
-def pairs_csv(pairs: Sequence[dict[str, Any]]) -> str:
+def pairs_csv(pairs: Sequence[ConfusedPair]) -> str:
     import csv
     import io
 

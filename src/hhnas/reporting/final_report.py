@@ -3,19 +3,23 @@ verdict that opens the report, all written from the measured files."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from hhnas.reporting.captions import caption
+from hhnas.reporting.records import ErrorAnalysis, PaperFigures, Table
 from hhnas.reporting.tables import table_html
+
+if TYPE_CHECKING:
+    from hhnas.final.build import FinalMetrics
 
 
 def _pct(x: float) -> float:
     return round(100.0 * float(x), 2)
 
 
-def final_model_table(metrics: dict[str, Any]) -> pd.DataFrame:
+def final_model_table(metrics: FinalMetrics) -> pd.DataFrame:
     """Validation and test: accuracy and top-3 of the final model."""
     return pd.DataFrame(
         {
@@ -30,7 +34,7 @@ def final_model_table(metrics: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def members_table(metrics: dict[str, Any]) -> pd.DataFrame:
+def members_table(metrics: FinalMetrics) -> pd.DataFrame:
     rows = []
     for m in metrics["members"]:
         params = m["params"]
@@ -49,11 +53,11 @@ def members_table(metrics: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _short(v: Any) -> str:
+def _short(v: float) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def errors_table(errors: dict[str, Any]) -> pd.DataFrame:
+def errors_table(errors: ErrorAnalysis) -> pd.DataFrame:
     """What the test errors are, and what accuracy the data allows."""
     t = errors["test"]
     n = t["rows"]
@@ -110,7 +114,7 @@ def errors_table(errors: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def pairs_table(errors: dict[str, Any]) -> pd.DataFrame:
+def pairs_table(errors: ErrorAnalysis) -> pd.DataFrame:
     pairs = errors["test"]["confused_pairs"]
     return pd.DataFrame(
         {
@@ -125,7 +129,7 @@ def pairs_table(errors: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def final_tables(name: str, metrics: dict[str, Any], errors: dict[str, Any]) -> list[dict]:
+def final_tables(name: str, metrics: FinalMetrics, errors: ErrorAnalysis) -> list[Table]:
     return [
         {
             "title": f"Final model ({name}): the best candidate retrained and saved",
@@ -147,9 +151,9 @@ def final_tables(name: str, metrics: dict[str, Any], errors: dict[str, Any]) -> 
 
 def verdict(
     name: str,
-    metrics: dict[str, Any],
-    errors: dict[str, Any],
-    paper: dict[str, float] | None,
+    metrics: FinalMetrics,
+    errors: ErrorAnalysis,
+    paper: PaperFigures | None,
     notes: list[str],
 ) -> list[str]:
     """The report's opening paragraphs for the dataset in the spider role (or the first one):

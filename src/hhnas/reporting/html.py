@@ -8,11 +8,11 @@ import platform
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
 from hhnas.io import write_text
+from hhnas.reporting.records import DatasetEntry, FailedCandidate, ReportContext, TemplateContext
 
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 # An src/href pointing off the file (http:, https: or protocol-relative //) breaks offline use.
@@ -62,7 +62,7 @@ def git_commit(repo_dir: str) -> str:
     return commit if result.returncode == 0 and commit else "unknown"
 
 
-def render_report(template_path: str, out_html: str, context: dict[str, Any]) -> None:
+def render_report(template_path: str, out_html: str, context: ReportContext) -> None:
     """Render the Jinja2 template with ``context`` and write one self-contained HTML file.
 
     Raises ValueError if the result references anything outside the file through src/href,
@@ -78,7 +78,7 @@ def render_report(template_path: str, out_html: str, context: dict[str, Any]) ->
     write_text(out_html, html)
 
 
-def render_html(template_path: str, context: dict[str, Any]) -> str:
+def render_html(template_path: str, context: ReportContext) -> str:
     """The rendered HTML as a string (render_report without the check and the write)."""
     path = Path(template_path)
     env = jinja2.Environment(
@@ -93,8 +93,8 @@ def render_html(template_path: str, context: dict[str, Any]) -> str:
     return env.get_template(path.name).render(**_prepare(context))
 
 
-def _prepare(context: dict[str, Any]) -> dict[str, Any]:
-    ctx = dict(context)
+def _prepare(context: ReportContext) -> TemplateContext:
+    ctx: TemplateContext = {**context}
     ctx["datasets"] = [_dataset(d) for d in ctx.get("datasets") or []]
     ctx["failed"] = list(ctx.get("failed") or [])
     ctx["failed_columns"] = _columns(ctx["failed"])
@@ -104,9 +104,9 @@ def _prepare(context: dict[str, Any]) -> dict[str, Any]:
     return ctx
 
 
-def _dataset(entry: dict[str, Any]) -> dict[str, Any]:
+def _dataset(entry: DatasetEntry) -> DatasetEntry:
     # Accept split counts either flat (train=..) or nested under "splits".
-    out = dict(entry)
+    out = entry.copy()
     splits = out.get("splits") or {}
     for split in ("train", "val", "test"):
         out.setdefault(split, splits.get(split))
@@ -114,7 +114,7 @@ def _dataset(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
+def _columns(rows: list[FailedCandidate]) -> list[str]:
     # Union of keys in first-seen order: failed records need not all carry the same fields.
     seen: dict[str, None] = {}
     for row in rows:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from hhnas.io import read_json
+from hhnas.records import Metrics
 
 BASE_COLUMNS = [
     "dataset",
@@ -44,7 +45,7 @@ def load_metrics(paths: list[str]) -> pd.DataFrame:
     return _coerce_types(df.reset_index(drop=True))
 
 
-def _record(path: str) -> tuple[dict[str, Any], str]:
+def _record(path: str) -> tuple[Metrics, str]:
     # read_json already names the file for missing / truncated files.
     data = read_json(path)
     if not isinstance(data, dict):
@@ -64,14 +65,14 @@ def _record(path: str) -> tuple[dict[str, Any], str]:
     return {**data, "params": params}, path
 
 
-def _check_integers(data: dict[str, Any], path: str) -> None:
+def _check_integers(data: Metrics, path: str) -> None:
     for key in ("experiment", "iteration", "model"):
         value = data[key]
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{path}: {key} must be an integer, got {value!r}")
 
 
-def _check_accuracies(data: dict[str, Any], path: str) -> None:
+def _check_accuracies(data: Metrics, path: str) -> None:
     # Percentages written by mistake (e.g. 91.0) would silently become 9100 % in the tables.
     for key in ("val_acc", "test_acc"):
         value = data[key]
@@ -80,7 +81,8 @@ def _check_accuracies(data: dict[str, Any], path: str) -> None:
             raise ValueError(f"{path}: {key} must be a fraction in [0, 1], got {value!r}")
 
 
-def _flatten(rec: dict[str, Any], param_keys: list[str], path: str) -> dict[str, Any]:
+def _flatten(rec: Metrics, param_keys: list[str], path: str) -> dict[str, Any]:
+    # A DataFrame row: a column per base key and per parameter of any file, of mixed types.
     clash = set(rec["params"]) & set(BASE_COLUMNS)
     if clash:
         raise ValueError(f"{path}: params key(s) {sorted(clash)} clash with metrics columns")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import matplotlib
 import numpy as np
@@ -44,8 +44,25 @@ from hhnas.reporting.comparison import (
     experiment_stats,
     load_variant,
 )
+from hhnas.reporting.records import (
+    Experiment,
+    OrderAgreement,
+    PairedComparison,
+    ParetoFront,
+    QTableNumbers,
+    Row,
+    Sensitivity,
+    StudyParams,
+    StudySummary,
+    VariantStats,
+    VariantSummary,
+)
 from hhnas.reporting.study_stats import mean_sd, paired_comparison, pareto_front, t_interval
 from hhnas.study.noise import detectable_difference, top_sd
+
+if TYPE_CHECKING:
+    from hhnas.study.jobs import QTableAnalysis, SurrogateStudy, VariantRuns
+    from hhnas.study.noise import NoiseFloor
 
 
 def load_study(
@@ -55,10 +72,10 @@ def load_study(
     return {v: load_variant(dirs.get(v, v), list(paths)) for v, paths in metrics.items()}
 
 
-def experiments(df: pd.DataFrame) -> list[dict[str, Any]]:
+def experiments(df: pd.DataFrame) -> list[Experiment]:
     """Per experiment (ascending): the comparison's numbers (hhnas.reporting.comparison)."""
     field = JOB_SECONDS if df[JOB_SECONDS].notna().all() else SECONDS
-    out = []
+    out: list[Experiment] = []
     for exp, group in df.groupby("experiment", sort=True):
         out.append({"experiment": int(exp), **experiment_stats(group, field)})
     return out
@@ -71,7 +88,7 @@ def _ms(values: Sequence[float], digits: int = 2) -> str | None:
     return f"{m:.{digits}f} ± {sd:.{digits}f}"
 
 
-def _column(stats_: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:
+def _column(stats_: list[Experiment], key: str, scale: float = 1.0) -> list[float]:
     return [s[key] * scale for s in stats_ if s[key] is not None]
 
 
@@ -81,7 +98,7 @@ def _interval(values: Sequence[float], level: float) -> list[float] | None:
 
 def compare(
     a: Sequence[float | None], b: Sequence[float | None], level: float, margin: float
-) -> dict[str, Any] | None:
+) -> PairedComparison | None:
     """a minus b (in points) over the pairs where both are defined; None below 2 pairs."""
     pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     if len(pairs) < 2:
@@ -92,7 +109,7 @@ def compare(
 
 def variant_entry(
     best_val: Sequence[float | None], test: Sequence[float | None], level: float
-) -> dict[str, Any]:
+) -> VariantStats:
     """Means and t-intervals of one variant's per-experiment (or per-seed) results (in %)."""
     val = [v for v in best_val if v is not None]
     tst = [v for v in test if v is not None]
@@ -112,22 +129,21 @@ def summarise(
     reference: Sequence[str],
     level: float,
     margin: float,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, VariantSummary]:
     """variant -> the confirmatory runs' numbers: per-experiment stats, means, t-intervals and
     the paired comparisons with each reference (validation accuracy, in points)."""
     per = {v: experiments(df) for v, df in frames.items()}
     by_exp = {v: {s["experiment"]: s for s in stats_} for v, stats_ in per.items()}
     exps = sorted(set().union(*(set(e) for e in by_exp.values())))
 
-    def values(v: str, key: str) -> list[float | None]:
-        return [
-            None if by_exp[v].get(e, {}).get(key) is None else by_exp[v][e][key] * 100.0
-            for e in exps
-        ]
+    def values(v: str, key: Literal["best_val", "test_at_best"]) -> list[float | None]:
+        # None where the variant lacks the experiment or it had no successful candidate.
+        found = [by_exp[v][e][key] if e in by_exp[v] else None for e in exps]
+        return [None if x is None else x * 100.0 for x in found]
 
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, VariantSummary] = {}
     for v, stats_ in per.items():
-        entry = {
+        entry: VariantSummary = {
             "experiments": stats_,
             **variant_entry(values(v, "best_val"), values(v, "test_at_best"), level),
             "tests": {},
@@ -142,18 +158,18 @@ def summarise(
 
 
 def surrogate_summary(
-    simulated: Mapping[str, Mapping[str, Any]],
+    simulated: Mapping[str, VariantRuns],
     reference: Sequence[str],
     level: float,
     margin: float,
-    key: str = "surrogate",
-) -> dict[str, dict[str, Any]]:
+    key: Literal["surrogate", "at_real_seeds"] = "surrogate",
+) -> dict[str, VariantSummary]:
     """The same numbers for the simulated searches (`key`: surrogate or at_real_seeds); seed j
     of every variant is the same experiment seed, so the comparisons pair by position."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, VariantSummary] = {}
     for v, sim in simulated.items():
         s = sim[key]
-        entry = {
+        entry: VariantSummary = {
             **variant_entry(s["best_val"], s["test_at_best"], level),
             "failed": _mean_or_none(s["failed"]),
             "tests": {},
@@ -173,7 +189,9 @@ def _mean_or_none(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
-def order_agreement(real: Mapping[str, Any], simulated: Mapping[str, Any]) -> dict[str, Any]:
+def order_agreement(
+    real: Mapping[str, VariantStats], simulated: Mapping[str, VariantStats]
+) -> OrderAgreement:
     """Does the surrogate, run at the confirmatory runs' own seeds, order the variants as the
     real runs did (by mean best validation accuracy)? Kendall's tau of the two orders and
     whether the top variant is the same."""
@@ -208,7 +226,7 @@ def _p(p: float | None) -> str:
     return f"{p:.3f}" if p >= 0.001 else "<0.001"
 
 
-def _diff(t: Mapping[str, Any] | None) -> str | None:
+def _diff(t: PairedComparison | None) -> str | None:
     if t is None:
         return None
     return f"{t['mean_diff']:+.2f} [{t['ci_low']:+.2f}, {t['ci_high']:+.2f}], d_z {_num(t['d_z'])}"
@@ -219,7 +237,7 @@ def _num(x: float | None) -> str:
 
 
 def study_table(
-    summary: Mapping[str, Mapping[str, Any]],
+    summary: Mapping[str, VariantSummary],
     reference: Sequence[str],
     level: float,
     n_label: str = "Exp",
@@ -230,7 +248,7 @@ def study_table(
     rows = []
     for v, entry in summary.items():
         val = [x for x in entry["best_val"] if x is not None]
-        row: dict[str, Any] = {
+        row: Row = {
             "Variant": v,
             n_label: str(len(val)),
             "Best Val (%)": _ms(val),
@@ -255,7 +273,7 @@ def study_table(
     return pd.DataFrame(rows, dtype=object)
 
 
-def noise_table(noise: Mapping[str, Any]) -> pd.DataFrame:
+def noise_table(noise: NoiseFloor) -> pd.DataFrame:
     rows = []
     for c in noise["configurations"]:
         rows.append(
@@ -279,20 +297,20 @@ def _msd(mean: float, sd: float) -> str | None:
 
 
 def noise_floor(
-    noise: Mapping[str, Any],
-    real: Mapping[str, Any],
+    noise: NoiseFloor,
+    real: Mapping[str, VariantSummary],
     reference: Sequence[str],
     experiments_: int,
     seeds: int,
     alpha: float,
-) -> dict[str, Any]:
+) -> Sensitivity:
     """What the study can see: the smallest difference in mean validation accuracy a two-sided
     t test at `alpha` detects with 80 % power, (a) from the retraining noise of the best
     configurations alone (a floor: a search's best-of-50 also varies with its path), at the
     confirmatory runs' n and at the surrogate's n, and (b) from the paired differences the
     confirmatory runs observed."""
     sd = top_sd(noise, "val")
-    out: dict[str, Any] = {
+    out: Sensitivity = {
         "sd": sd,
         "test_sd_top": top_sd(noise, "test"),
         "val_sd": noise["val_sd"],
@@ -312,7 +330,7 @@ def noise_floor(
     return out
 
 
-def qtable_table(q: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+def qtable_table(q: QTableAnalysis) -> tuple[pd.DataFrame, QTableNumbers]:
     """Features by the surrogate's importance, beside how often each learning variant mutated
     them in the second half of its searches; the raw numbers add, per variant, the mean over
     seeds of Spearman's rho between the two (with its t-interval) and each learning variant's
@@ -332,7 +350,7 @@ def qtable_table(q: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
         },
         dtype=object,
     )
-    raw: dict[str, Any] = {"per_variant": {}, "against_frozen": {}}
+    raw: QTableNumbers = {"per_variant": {}, "against_frozen": {}}
     for v, entry in variants.items():
         rho = [r for r in entry["rho"] if not math.isnan(r)]
         raw["per_variant"][v] = {
@@ -393,7 +411,7 @@ def _save(fig: Figure, out_png: str, out_svg: str) -> None:
     write_bytes(out_svg, svg.getvalue())
 
 
-def simulated_curves(simulated: Mapping[str, Mapping[str, Any]]) -> dict[str, np.ndarray]:
+def simulated_curves(simulated: Mapping[str, VariantRuns]) -> dict[str, np.ndarray]:
     """variant -> (seeds x iterations) best-so-far validation accuracy (%) of the surrogate
     benchmark's searches."""
     return {v: np.array(sim["surrogate"]["curves"], dtype=float) for v, sim in simulated.items()}
@@ -446,10 +464,10 @@ def plot_curves(
 
 def plot_accuracy_cost(
     frames: Mapping[str, pd.DataFrame], out_png: str, out_svg: str, title: str
-) -> list[dict[str, Any]]:
+) -> list[ParetoFront]:
     """Every successful candidate's validation accuracy against its trainable parameters, and
     each variant's Pareto front (fewer parameters, higher accuracy). Returns the fronts."""
-    fronts = []
+    fronts: list[ParetoFront] = []
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(7.6, 4.8))
         FigureCanvasAgg(fig)
@@ -490,9 +508,9 @@ def write_dataset_study(
     dirs: Mapping[str, str],
     noise_path: str,
     surrogate_path: str,
-    settings: Mapping[str, Any],
+    settings: StudyParams,
     out: Mapping[str, str],
-) -> dict[str, Any]:
+) -> StudySummary:
     """Every study output of one dataset; returns (and writes to out['summary']) the raw numbers.
 
     `settings`: reference, level, margin, alpha (config `study`). `out`: table, surrogate,
@@ -512,7 +530,7 @@ def write_dataset_study(
     frames = load_study(metrics, dirs)
     real = summarise(frames, reference, level, margin)
     write_comparison_table(study_table(real, reference, level), out["table"])
-    sim = read_json(surrogate_path)
+    sim: SurrogateStudy = read_json(surrogate_path)
     # The confirmatory variants first, in their order, so each keeps its colour in both figures.
     order = [v for v in metrics if v in sim["variants"]]
     order += [v for v in sim["variants"] if v not in order]
@@ -520,7 +538,7 @@ def write_dataset_study(
     surrogate = surrogate_summary(sim["variants"], reference, level, margin)
     at_real = surrogate_summary(sim["variants"], reference, level, margin, "at_real_seeds")
     write_table(study_table(surrogate, reference, level, n_label="Seeds"), out["surrogate"])
-    noise = read_json(noise_path)
+    noise: NoiseFloor = read_json(noise_path)
     write_table(noise_table(noise), out["noise"])
     q_table, q_raw = qtable_table(sim["qtable"])
     write_table(q_table, out["qtable"])
@@ -543,7 +561,7 @@ def write_dataset_study(
         frames, out["cost_png"], out["cost_svg"], f"Accuracy against cost ({dataset})"
     )
     experiments_ = max(len(e["experiments"]) for e in real.values())
-    result = {
+    result: StudySummary = {
         "dataset": dataset,
         "settings": {"reference": reference, "level": level, "margin": margin, "alpha": alpha},
         # A variant reading another's files repeats its numbers: not a comparison of its own.

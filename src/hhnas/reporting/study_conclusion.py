@@ -12,39 +12,44 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 
 from hhnas.reporting.conclusion import adjust, classify, conclusion
+from hhnas.reporting.records import (
+    Comparisons,
+    ConclusionSettings,
+    PairedComparison,
+    StudyConclusion,
+    StudySummary,
+    VariantSummary,
+)
 from hhnas.reporting.study_stats import combine_datasets
 
 SOURCES = {"surrogate": "Surrogate benchmark", "real": "Confirmatory real runs"}
 
 
-def _variants(summary: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+def _variants(summary: StudySummary, source: str) -> dict[str, VariantSummary]:
     return summary["surrogate"]["variants"] if source == "surrogate" else summary["variants"]
 
 
-def comparisons(
-    summaries: Sequence[Mapping[str, Any]], margin: float, level: float
-) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+def comparisons(summaries: Sequence[StudySummary], margin: float, level: float) -> Comparisons:
     """{source: {"variant vs reference": {dataset | "overall": comparison}}}: every comparison
     the study reports, with the overall one combined across datasets (hhnas.reporting
     .study_stats.combine_datasets: the mean of the per-dataset differences). A variant that
     reads another's files (q-mean-best is hhnas) repeats that one's comparisons and is left
     out, so it does not inflate Holm's count."""
-    out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    out: Comparisons = {}
     for source in SOURCES:
-        pairs: dict[str, dict[str, dict[str, Any]]] = {}
+        pairs: dict[str, dict[str, PairedComparison]] = {}
         for summary in summaries:
-            aliases = summary.get("aliases", {}) if source == "real" else {}
+            aliases = summary["aliases"] if source == "real" else {}
             for v, entry in _variants(summary, source).items():
                 if v in aliases:
                     continue
                 for ref, comp in entry["tests"].items():
                     if comp is not None:
-                        pairs.setdefault(f"{v} vs {ref}", {})[summary["dataset"]] = dict(comp)
+                        pairs.setdefault(f"{v} vs {ref}", {})[summary["dataset"]] = comp.copy()
         for per in pairs.values():
             if len(per) > 1:
                 per["overall"] = {
@@ -56,20 +61,20 @@ def comparisons(
 
 
 def build(
-    summaries: Sequence[Mapping[str, Any]],
+    summaries: Sequence[StudySummary],
     variant: str,
     reference: Sequence[str],
     margin: float,
     alpha: float,
     level: float,
-) -> dict[str, Any]:
+) -> StudyConclusion:
     """The adjusted comparisons, the main variant's outcomes and the generated text."""
     # Holm over every comparison of a source (the nesting is the same two levels as adjust's).
     comps = adjust(comparisons(summaries, margin, level))
     datasets = [s["dataset"] for s in summaries]
-    nested: dict[str, dict[str, dict[str, Any]]] = {}
+    nested: Comparisons = {}
     for source, pairs in comps.items():
-        per_ds: dict[str, dict[str, Any]] = {}
+        per_ds: dict[str, dict[str, PairedComparison]] = {}
         for ref in reference:
             for ds, comp in pairs.get(f"{variant} vs {ref}", {}).items():
                 per_ds.setdefault(ds, {})[ref] = comp
@@ -84,11 +89,13 @@ def build(
         "alpha": alpha,
         "level": level,
         "comparisons": comps,
-        **text,
+        "outcomes": text["outcomes"],
+        "sentences": text["sentences"],
+        "text": text["text"],
     }
 
 
-def conclusion_table(result: Mapping[str, Any], alpha: float) -> pd.DataFrame:
+def conclusion_table(result: StudyConclusion, alpha: float) -> pd.DataFrame:
     """Every comparison with its raw and Holm-adjusted p beside each other, and its outcome."""
     rows = []
     for source, pairs in result["comparisons"].items():
@@ -120,8 +127,8 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def write_conclusion(
-    summary_paths: Sequence[str], params: Mapping[str, Any], out: Mapping[str, str]
-) -> dict[str, Any]:
+    summary_paths: Sequence[str], params: ConclusionSettings, out: Mapping[str, str]
+) -> StudyConclusion:
     """results/study/conclusion.json (every number), .md (the generated text README and
     docs/study.md quote) and the conclusion table (csv/md/tex beside each other)."""
     from hhnas.io import read_json, write_json, write_text

@@ -33,11 +33,12 @@ handling for failed candidates) and is not repeated here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import stdtr, stdtrit
+
+from hhnas.reporting.records import PairedComparison, SignFlip, Tost, TTest
 
 # Slack on "|flipped mean| >= |observed mean|": a flip that reproduces the observed differences
 # sums them in another order, which can land one ulp below the observed mean.
@@ -155,7 +156,7 @@ def _t_quantile(df: float, level: float) -> float:
     return float(stdtrit(df, 0.5 + level / 2.0))
 
 
-def paired_t_test(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+def paired_t_test(a: Sequence[float], b: Sequence[float]) -> TTest:
     """Two-sided paired t test of mean(a - b) = 0, for two variants run on the same seeds.
 
     Returns ``{"n", "mean_diff", "t", "df", "p"}`` with t = mean(d) / (sd(d) / sqrt(n)),
@@ -175,23 +176,26 @@ def paired_t_test(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     """
     d = _differences(a, b)
     n = len(d)
-    mean_diff = float(np.mean(d))
-    out: dict[str, Any] = {"n": n, "mean_diff": mean_diff, "df": n - 1}
+
+    def result(mean_diff: float, t: float, p: float) -> TTest:
+        return {"n": n, "mean_diff": mean_diff, "df": n - 1, "t": t, "p": p}
+
     if n < 2:
-        return {**out, "t": math.nan, "p": math.nan}
+        return result(float(np.mean(d)), math.nan, math.nan)
     if np.all(d == d[0]):
         if d[0] == 0.0:
-            return {**out, "mean_diff": 0.0, "t": 0.0, "p": 1.0}
-        return {**out, "mean_diff": float(d[0]), "t": math.copysign(math.inf, d[0]), "p": 0.0}
+            return result(0.0, 0.0, 1.0)
+        return result(float(d[0]), math.copysign(math.inf, d[0]), 0.0)
+    mean_diff = float(np.mean(d))
     sd = float(np.std(d, ddof=1))
     t = mean_diff / (sd / math.sqrt(n))
     p = float(2.0 * stdtr(n - 1, -abs(t)))
-    return {**out, "t": t, "p": min(1.0, p)}
+    return result(mean_diff, t, min(1.0, p))
 
 
 def paired_comparison(
     a: Sequence[float], b: Sequence[float], level: float = 0.95, margin: float | None = None
-) -> dict[str, Any]:
+) -> PairedComparison:
     """Everything the study reports about a - b for two variants run on the same seeds.
 
     a[i] and b[i] share a seed. Returns
@@ -217,7 +221,7 @@ def paired_comparison(
     n = test["n"]
     sd = float(np.std(d, ddof=1)) if n > 1 else math.nan
     ci_low, ci_high = t_interval(d, level)
-    out: dict[str, Any] = {
+    out: PairedComparison = {
         "n": n,
         "mean_diff": test["mean_diff"],
         "sd_diff": sd,
@@ -235,7 +239,7 @@ def paired_comparison(
     return out
 
 
-def tost_paired(a: Sequence[float], b: Sequence[float], margin: float) -> dict[str, Any]:
+def tost_paired(a: Sequence[float], b: Sequence[float], margin: float) -> Tost:
     """Schuirmann's two one-sided paired t tests (TOST) for equivalence: |mean(a - b)| < margin.
 
     A non-significant difference is not evidence of no difference (with 4 experiments almost
@@ -275,13 +279,11 @@ def _check_margin(margin: float) -> float:
     return m
 
 
-def _tost(n: int, est: float, margin: float, se: float, df: float) -> dict[str, Any]:
+def _tost(n: int, est: float, margin: float, se: float, df: float) -> Tost:
     """The two one-sided tests of |est| < margin for an estimate with standard error se."""
-    out: dict[str, Any] = {"n": n, "mean_diff": est, "margin": margin, "df": df}
     if math.isnan(se) or math.isnan(df):
-        nan = math.nan
-        return {**out, "t_lower": nan, "t_upper": nan, "p_lower": nan, "p_upper": nan, "p": nan}
-    if se == 0.0:
+        t_lower = t_upper = p_lower = p_upper = math.nan
+    elif se == 0.0:
         # No noise: each null is rejected outright or not at all. Exactly on a bound the null
         # holds (H01 and H02 include their bounds), so p = 1 there.
         t_lower = math.inf if est > -margin else (-math.inf if est < -margin else 0.0)
@@ -294,7 +296,10 @@ def _tost(n: int, est: float, margin: float, se: float, df: float) -> dict[str, 
         p_lower = float(stdtr(df, -t_lower))
         p_upper = float(stdtr(df, t_upper))
     return {
-        **out,
+        "n": n,
+        "mean_diff": est,
+        "margin": margin,
+        "df": df,
         "t_lower": t_lower,
         "t_upper": t_upper,
         "p_lower": p_lower,
@@ -303,7 +308,7 @@ def _tost(n: int, est: float, margin: float, se: float, df: float) -> dict[str, 
     }
 
 
-def sign_flip_test(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+def sign_flip_test(a: Sequence[float], b: Sequence[float]) -> SignFlip:
     """Exact paired permutation (sign-flip) test of mean(a - b) = 0, two-sided.
 
     Under the null hypothesis the label "a" or "b" within a pair is arbitrary, so each
@@ -372,8 +377,8 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 def combine_datasets(
-    comparisons: Sequence[Mapping[str, Any]], level: float = 0.95, margin: float | None = None
-) -> dict[str, Any]:
+    comparisons: Sequence[PairedComparison], level: float = 0.95, margin: float | None = None
+) -> PairedComparison:
     """The overall comparison across k datasets from their :func:`paired_comparison` dicts.
 
     The estimate is the unweighted mean over datasets of ``mean_diff``: each dataset is one
@@ -408,29 +413,43 @@ def combine_datasets(
         raise ValueError(f"comparisons need n >= 1 and a finite mean_diff, got {comparisons}")
     est = float(np.mean(est_i))
     nan = math.nan
-    out: dict[str, Any] = {"n": int(n.sum()), "k": k, "mean_diff": est, "sd_diff": nan}
+    total_n = int(n.sum())
+    p_tost = nan
     if np.any(np.isnan(sd_i)) or np.any(n < 2):
-        out.update(se=nan, ci_low=nan, ci_high=nan, d_z=nan, t=nan, df=nan, p=nan)
-        if margin is not None:
-            out.update(margin=margin, p_tost=nan)
-        return out
-    v = sd_i**2 / n
-    total = float(v.sum())
-    se = math.sqrt(total) / k
-    if total == 0.0:
-        df = float(np.sum(n - 1))
-        t = 0.0 if est == 0.0 else math.copysign(math.inf, est)
-        p = 1.0 if est == 0.0 else 0.0
-        ci_low = ci_high = est
+        se = ci_low = ci_high = t = df = p = nan
     else:
-        df = total**2 / float(np.sum(v**2 / (n - 1)))
-        t = est / se
-        p = min(1.0, float(2.0 * stdtr(df, -abs(t))))
-        half = _t_quantile(df, level) * se
-        ci_low, ci_high = est - half, est + half
-    out.update(se=se, ci_low=ci_low, ci_high=ci_high, d_z=nan, t=t, df=df, p=p)
+        v = sd_i**2 / n
+        total = float(v.sum())
+        se = math.sqrt(total) / k
+        if total == 0.0:
+            df = float(np.sum(n - 1))
+            t = 0.0 if est == 0.0 else math.copysign(math.inf, est)
+            p = 1.0 if est == 0.0 else 0.0
+            ci_low = ci_high = est
+        else:
+            df = total**2 / float(np.sum(v**2 / (n - 1)))
+            t = est / se
+            p = min(1.0, float(2.0 * stdtr(df, -abs(t))))
+            half = _t_quantile(df, level) * se
+            ci_low, ci_high = est - half, est + half
+        if margin is not None:
+            p_tost = _tost(total_n, est, margin, se, df)["p"]
+    out: PairedComparison = {
+        "n": total_n,
+        "k": k,
+        "mean_diff": est,
+        "sd_diff": nan,
+        "se": se,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "d_z": nan,
+        "t": t,
+        "df": df,
+        "p": p,
+    }
     if margin is not None:
-        out.update(margin=margin, p_tost=_tost(out["n"], est, margin, se, df)["p"])
+        out["margin"] = margin
+        out["p_tost"] = p_tost
     return out
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from hhnas.io import write_text
+from hhnas.reporting.records import BestCandidate
 
 MISSING = "–"
 
@@ -133,7 +134,7 @@ def table1(
     return with_paper(out, paper, ["Paper Max Acc (%)", "Paper Iter"])
 
 
-def best_candidate(df: pd.DataFrame, dataset: str | None = None) -> dict[str, Any]:
+def best_candidate(df: pd.DataFrame, dataset: str | None = None) -> BestCandidate:
     """Our reported model: the successful candidate with the highest *validation* accuracy.
 
     Ties go to the earlier experiment, then the earlier iteration. Its test accuracy is the

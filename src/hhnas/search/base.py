@@ -11,11 +11,10 @@ import copy
 import os
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any
 
 from hhnas.config import Search
 from hhnas.config.templates import model_number
+from hhnas.records import Candidate, HistoryEntry, Mutations, Params, SearchState
 from hhnas.search.objective import FAILED_SCORE
 from hhnas.search.space import BINARY, CONTINUOUS, SearchSpace, space_from_config
 
@@ -41,28 +40,24 @@ class SearchStrategy(ABC):
 
     name: str
 
-    def __init__(
-        self, search_cfg: Search | Mapping[str, Any], study_dir: str | os.PathLike | None = None
-    ):
-        self.cfg = Search.from_mapping(search_cfg)
+    def __init__(self, search: Search, study_dir: str | os.PathLike | None = None):
+        self.cfg = search
         self.space: SearchSpace = space_from_config(self.cfg.raw)
         self.study_dir = None if study_dir is None else os.fspath(study_dir)
 
-    def initial_state(self, seed: int) -> dict[str, Any]:
+    def initial_state(self, seed: int) -> SearchState:
         return new_state(self.space, seed)
 
     @abstractmethod
-    def propose(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def propose(self, state: SearchState) -> tuple[Candidate, SearchState]:
         """Return (candidate, state with the RNG advanced)."""
 
     @abstractmethod
-    def observe(
-        self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
-    ) -> dict[str, Any]:
+    def observe(self, state: SearchState, candidate: Candidate, accuracy: float) -> SearchState:
         """Return the state after learning from the candidate's accuracy."""
 
 
-def new_state(space: SearchSpace, seed: int) -> dict[str, Any]:
+def new_state(space: SearchSpace, seed: int) -> SearchState:
     return {
         "seed": seed,
         "iteration": -1,
@@ -74,32 +69,34 @@ def new_state(space: SearchSpace, seed: int) -> dict[str, Any]:
     }
 
 
-def copy_state(state: dict[str, Any]) -> dict[str, Any]:
+def copy_state(state: SearchState) -> SearchState:
     return copy.deepcopy(state)
 
 
 def make_candidate(
     iteration: int,
     macro: list[int],
-    params: dict[str, Any],
-    mutated: dict[str, dict[str, Any]],
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
+    params: Params,
+    mutated: Mutations,
+    trial: int | None = None,
+) -> Candidate:
+    candidate: Candidate = {
         "iteration": iteration,
         "macro": list(macro),
         "model": model_number(macro),
         "params": dict(params),
         "mutated": mutated,
-        **extra,
     }
+    if trial is not None:
+        candidate["trial"] = trial
+    return candidate
 
 
 BASELINES = ("all", "ok", "parent")
 
 
 def reward_baseline(
-    state: dict[str, Any], accuracy: float, rule: str = "all", parent: str = "last"
+    state: SearchState, accuracy: float, rule: str = "all", parent: str = "last"
 ) -> float:
     """p_hat, what the candidate's accuracy is compared with (`search.reward_baseline`).
 
@@ -129,14 +126,14 @@ def reward_baseline(
 
 
 def record(
-    state: dict[str, Any],
-    candidate: dict[str, Any],
+    state: SearchState,
+    candidate: Candidate,
     accuracy: float,
     reward: float,
     parent: str,
-) -> dict[str, Any]:
+) -> SearchState:
     """Append the evaluated candidate to `state` in place; `parent` (last|best) sets `current`."""
-    entry = {
+    entry: HistoryEntry = {
         "iteration": candidate["iteration"],
         "model": candidate["model"],
         "macro": candidate["macro"],
@@ -156,13 +153,11 @@ def record(
     return state
 
 
-def changes_from_initial(
-    space: SearchSpace, macro: list[int], params: dict[str, Any]
-) -> dict[str, dict[str, Any]]:
+def changes_from_initial(space: SearchSpace, macro: list[int], params: Params) -> Mutations:
     """`mutated` for strategies without a parent: each feature whose value differs from its
     initial value, with the direction of the difference ('+' = larger / later in `choices`)."""
     initial_macro, initial_params = list(space.macro_initial), space.initial
-    out: dict[str, dict[str, Any]] = {}
+    out: Mutations = {}
     for p in space.features:
         new = space.value_of(p, macro, params)
         old = space.value_of(p, initial_macro, initial_params)

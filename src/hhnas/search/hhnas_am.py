@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from hhnas.records import Candidate, SearchState
 from hhnas.search.base import (
     SearchStrategy,
     copy_state,
@@ -28,7 +27,7 @@ class HHNASStrategy(SearchStrategy):
     # random-mutation turns this off: the same operator without the Q-table/moment updates.
     learns = True
 
-    def initial_state(self, seed: int) -> dict[str, Any]:
+    def initial_state(self, seed: int) -> SearchState:
         space, var_init = self.space, self.cfg.var_init
         features = space.features
         state = new_state(space, seed)
@@ -43,7 +42,7 @@ class HHNASStrategy(SearchStrategy):
         }
         return state
 
-    def propose(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def propose(self, state: SearchState) -> tuple[Candidate, SearchState]:
         state = copy_state(state)
         cur = state["current"]
         if state["iteration"] < 0:
@@ -64,9 +63,7 @@ class HHNASStrategy(SearchStrategy):
             state["rng"] = rng_to_json(rng)
         return make_candidate(state["iteration"] + 1, macro, params, mutated), state
 
-    def observe(
-        self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
-    ) -> dict[str, Any]:
+    def observe(self, state: SearchState, candidate: Candidate, accuracy: float) -> SearchState:
         state = copy_state(state)
         avg = reward_baseline(state, accuracy, self.cfg.reward_baseline, self.cfg.parent)
         reward = accuracy - avg
@@ -76,8 +73,8 @@ class HHNASStrategy(SearchStrategy):
 
     def _learn(
         self,
-        state: dict[str, Any],
-        candidate: dict[str, Any],
+        state: SearchState,
+        candidate: Candidate,
         accuracy: float,
         avg: float,
         reward: float,

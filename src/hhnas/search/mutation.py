@@ -6,16 +6,17 @@ import math
 import random
 from typing import Any
 
+from hhnas.records import Action, MeanVar, Mutations, Params
 from hhnas.search.qtable import direction_probability, mutation_probabilities
 from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, Parameter, SearchSpace
 
 
-def flip(bit: int) -> tuple[int, str]:
+def flip(bit: int) -> tuple[int, Action]:
     """A bit mutates only by flipping; 0->1 is recorded as '+', 1->0 as '-'."""
     return (1, "+") if int(bit) == 0 else (0, "-")
 
 
-def step_discrete(p: Parameter, value: Any, action: str) -> tuple[Any, str]:
+def step_discrete(p: Parameter, value: Any, action: Action) -> tuple[Any, Action]:
     """Move one position along `choices`. At an end the blocked step turns into the other one
     (so a chosen mutation always changes the value); the action actually taken is returned."""
     i = p.choices.index(value)
@@ -28,7 +29,7 @@ def step_discrete(p: Parameter, value: Any, action: str) -> tuple[Any, str]:
     return p.choices[j], action
 
 
-def sample_continuous(mu: float, var: float, action: str, rng: random.Random) -> float:
+def sample_continuous(mu: float, var: float, action: Action, rng: random.Random) -> float:
     """mu + |x| for '+', mu - |x| for '-', x ~ N(0, var); clipped to the unit range."""
     x = abs(rng.gauss(0.0, math.sqrt(var)))
     u = mu + x if action == "+" else mu - x
@@ -38,13 +39,13 @@ def sample_continuous(mu: float, var: float, action: str, rng: random.Random) ->
 def mutate(
     space: SearchSpace,
     macro: list[int],
-    params: dict[str, Any],
+    params: Params,
     q: dict[str, dict[str, float]],
-    stats: dict[str, dict[str, float]],
+    stats: dict[str, MeanVar],
     max_prob: float,
     require_mutation: bool,
     rng: random.Random,
-) -> tuple[list[int], dict[str, Any], dict[str, dict[str, Any]]]:
+) -> tuple[list[int], Params, Mutations]:
     """Mutate each feature independently with probability P(s); returns the new macro bits, the new
     parameters, and per mutated feature its action and (continuous) unit-scale sample."""
     probs = mutation_probabilities(q, max_prob)
@@ -54,7 +55,7 @@ def mutate(
         # Otherwise a round would re-evaluate its parent; pick one feature in proportion to P(s).
         chosen = [rng.choices(features, weights=[probs[p.name] for p in features])[0]]
     new_macro, new_params = list(macro), dict(params)
-    mutated: dict[str, dict[str, Any]] = {}
+    mutated: Mutations = {}
     for p in features:
         if p not in chosen:
             continue
@@ -63,7 +64,7 @@ def mutate(
             new_macro[idx], action = flip(new_macro[idx])
             mutated[p.name] = {"action": action}
             continue
-        action = "+" if rng.random() < direction_probability(q, p.name) else "-"
+        action: Action = "+" if rng.random() < direction_probability(q, p.name) else "-"
         if p.type == CONTINUOUS:
             u = sample_continuous(stats[p.name]["mean"], stats[p.name]["var"], action, rng)
             new_params[p.name] = p.from_unit(u)

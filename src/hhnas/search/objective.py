@@ -14,21 +14,33 @@ than a working candidate.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from hhnas.config import section_defaults
+from hhnas.records import Evaluation, Score, TrainResult
 
 # What a failed candidate scores, whatever the objective (search.reward_baseline: ok leaves
 # candidates with this score out of p_hat).
 FAILED_SCORE = 0.0
 
 
-def reward_config(search_cfg: dict[str, Any]) -> dict[str, Any]:
+class Reward(TypedDict):
+    """`search.reward`, every key present (the schema's defaults filled in)."""
+
+    objective: str
+    cost: str
+    weight: float
+    scale: float
+
+
+def reward_config(search_cfg: dict[str, Any]) -> Reward:
+    """The `reward` section of a raw `search` mapping, with the schema's defaults."""
     return {**section_defaults("search.reward"), **(search_cfg.get("reward") or {})}
 
 
-def candidate_cost(result: dict[str, Any], cost: str) -> float | None:
-    """The cost measure of a trained candidate, or None when it was not measured."""
+def candidate_cost(result: TrainResult | Evaluation, cost: str) -> float | None:
+    """The cost measure of a trained candidate, or None when it was not measured (a simulated
+    evaluation of hhnas.study measures none)."""
     if cost == "params":
         return None if result.get("n_params") is None else float(result["n_params"])
     if cost == "seconds_per_epoch":
@@ -37,13 +49,13 @@ def candidate_cost(result: dict[str, Any], cost: str) -> float | None:
     raise ValueError(f"search.reward.cost must be params or seconds_per_epoch, got {cost!r}")
 
 
-def objective(result: dict[str, Any], search_cfg: dict[str, Any]) -> dict[str, Any]:
+def objective(result: TrainResult | Evaluation, search_cfg: dict[str, Any]) -> Score:
     """{'objective': value for the search, 'cost': measured cost or None}."""
     cfg = reward_config(search_cfg)
     cost = candidate_cost(result, cfg["cost"])
     acc = float(result["val_acc"])
-    if cfg["objective"] == "accuracy" or result.get("status") != "ok":
-        return {"objective": acc if result.get("status") == "ok" else FAILED_SCORE, "cost": cost}
+    if cfg["objective"] == "accuracy" or result["status"] != "ok":
+        return {"objective": acc if result["status"] == "ok" else FAILED_SCORE, "cost": cost}
     if cfg["objective"] != "accuracy-minus-cost":
         raise ValueError(
             "search.reward.objective must be accuracy or accuracy-minus-cost, "

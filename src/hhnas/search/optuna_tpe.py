@@ -10,10 +10,11 @@ import hashlib
 import math
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from hhnas.config import Search
+from hhnas.records import Candidate, HistoryEntry, Params, SearchState
 from hhnas.search.base import (
     SearchStrategy,
     changes_from_initial,
@@ -26,6 +27,7 @@ from hhnas.search.space import BINARY, CONTINUOUS, MACRO_BITS, SearchSpace
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.distributions import BaseDistribution
 
 STUDY_NAME = "hhnas"
 DB_NAME = "optuna.db"
@@ -54,10 +56,8 @@ class OptunaTPEStrategy(SearchStrategy):
 
     name = "optuna-tpe"
 
-    def __init__(
-        self, search_cfg: Search | Mapping[str, Any], study_dir: str | os.PathLike | None = None
-    ):
-        super().__init__(search_cfg, study_dir)
+    def __init__(self, search: Search, study_dir: str | os.PathLike | None = None):
+        super().__init__(search, study_dir)
         self.n_startup_trials = self.cfg.optuna_startup_trials
         self.multivariate = self.cfg.optuna_multivariate
         self._memory: Any = None  # the in-memory storage, kept between propose and observe
@@ -67,10 +67,10 @@ class OptunaTPEStrategy(SearchStrategy):
 
     # -- the Optuna view of the space -------------------------------------------------------
 
-    def distributions(self) -> dict[str, Any]:
+    def distributions(self) -> dict[str, BaseDistribution]:
         return optuna_distributions(self.space)
 
-    def trial_params(self, macro: list[int], params: dict[str, Any]) -> dict[str, Any]:
+    def trial_params(self, macro: list[int], params: Params) -> Params:
         return optuna_trial_params(self.space, macro, params)
 
     # -- the study ---------------------------------------------------------------------------
@@ -108,7 +108,7 @@ class OptunaTPEStrategy(SearchStrategy):
             if engine is not None:
                 engine.dispose()
 
-    def _in_sync(self, study: optuna.Study, history: list[dict[str, Any]]) -> bool:
+    def _in_sync(self, study: optuna.Study, history: list[HistoryEntry]) -> bool:
         """True when the study holds exactly the state's history, all COMPLETE, in order."""
         from optuna.study import StudyDirection
         from optuna.trial import TrialState
@@ -129,7 +129,7 @@ class OptunaTPEStrategy(SearchStrategy):
                 return False
         return True
 
-    def _rebuild(self, study: optuna.Study, history: list[dict[str, Any]]) -> None:
+    def _rebuild(self, study: optuna.Study, history: list[HistoryEntry]) -> None:
         from optuna.trial import create_trial
 
         dists = self.distributions()
@@ -146,7 +146,7 @@ class OptunaTPEStrategy(SearchStrategy):
 
     # -- the strategy ------------------------------------------------------------------------
 
-    def propose(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def propose(self, state: SearchState) -> tuple[Candidate, SearchState]:
         import optuna
 
         state = copy_state(state)
@@ -180,9 +180,7 @@ class OptunaTPEStrategy(SearchStrategy):
         mutated = changes_from_initial(space, macro, params)
         return make_candidate(iteration, macro, params, mutated, trial=trial.number), state
 
-    def observe(
-        self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
-    ) -> dict[str, Any]:
+    def observe(self, state: SearchState, candidate: Candidate, accuracy: float) -> SearchState:
         from optuna.trial import TrialState
 
         if not math.isfinite(accuracy):
@@ -203,12 +201,12 @@ class OptunaTPEStrategy(SearchStrategy):
         return record(state, candidate, accuracy, reward, "last")
 
 
-def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
+def optuna_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
     """The space as Optuna sees it: macro bits and discrete parameters categorical, continuous
     ones float (log for the learning rate). The study's importances use the same view."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-    out: dict[str, Any] = {}
+    out: dict[str, BaseDistribution] = {}
     for p in space.features:
         if p.type == BINARY:
             out[p.name] = CategoricalDistribution([0, 1])
@@ -219,8 +217,6 @@ def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
     return out
 
 
-def optuna_trial_params(
-    space: SearchSpace, macro: list[int], params: dict[str, Any]
-) -> dict[str, Any]:
+def optuna_trial_params(space: SearchSpace, macro: list[int], params: Params) -> Params:
     """A candidate as the params of an Optuna trial over :func:`optuna_distributions`."""
     return {p.name: space.value_of(p, macro, params) for p in space.features}

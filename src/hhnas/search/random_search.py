@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from hhnas.records import Candidate, SearchState
 from hhnas.search.base import (
     SearchStrategy,
     changes_from_initial,
@@ -31,7 +30,7 @@ class RandomStrategy(SearchStrategy):
 
     name = "random"
 
-    def propose(self, state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def propose(self, state: SearchState) -> tuple[Candidate, SearchState]:
         state = copy_state(state)
         space = self.space
         rng = rng_from_json(state["rng"])
@@ -47,9 +46,7 @@ class RandomStrategy(SearchStrategy):
         mutated = changes_from_initial(space, macro, params)
         return make_candidate(state["iteration"] + 1, macro, params, mutated), state
 
-    def observe(
-        self, state: dict[str, Any], candidate: dict[str, Any], accuracy: float
-    ) -> dict[str, Any]:
+    def observe(self, state: SearchState, candidate: Candidate, accuracy: float) -> SearchState:
         state = copy_state(state)
         reward = accuracy - reward_baseline(state, accuracy, self.cfg.reward_baseline)
         return record(state, candidate, accuracy, reward, "last")

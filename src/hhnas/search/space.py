@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hhnas.config.sections import Parameter, parameters
+from hhnas.records import Params
 
 BINARY = "binary"
 DISCRETE = "discrete"
@@ -24,7 +25,7 @@ class SearchSpace:
     macro_initial: tuple[int, int, int]
     macro_mutable: tuple[bool, bool, bool]
     params: tuple[Parameter, ...]
-    initial: dict
+    initial: Params
 
     @property
     def features(self) -> list[Parameter]:
@@ -42,7 +43,7 @@ class SearchSpace:
                 return p
         raise KeyError(name)
 
-    def value_of(self, p: Parameter, macro: list[int], params: dict[str, Any]) -> Any:
+    def value_of(self, p: Parameter, macro: list[int], params: Params) -> float:
         """The value of feature `p` in a configuration (a macro bit or a micro parameter)."""
         return macro[MACRO_BITS.index(p.name)] if p.type == BINARY else params[p.name]
 

@@ -8,12 +8,13 @@ import os
 from typing import Any
 
 from hhnas.io import read_json, write_json
+from hhnas.records import SearchState
 
 FORMAT = "hhnas-search-state"
 VERSION = 2
 
 
-def body_hash(state: dict[str, Any]) -> str:
+def body_hash(state: SearchState) -> str:
     """Checksum of the strategy's state: a hand-edited or damaged body no longer matches it."""
     blob = json.dumps(state, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -38,7 +39,7 @@ def config_hash(*sections: Any) -> str:
 
 def save_state(
     path: str | os.PathLike,
-    state: dict[str, Any],
+    state: SearchState,
     *,
     strategy: str,
     cfg_hash: str,
@@ -72,7 +73,7 @@ def load_state(
     experiment: int,
     iteration: int,
     fingerprint: str = "",
-) -> dict[str, Any]:
+) -> SearchState:
     """Read a state file and refuse one that belongs to another run, naming the fix."""
     doc = read_json(path)
     restart = f"delete {os.path.dirname(os.fspath(path)) or '.'}/ to start this experiment again"

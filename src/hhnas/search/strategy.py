@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from hhnas.config import Search
 from hhnas.search.base import SearchStrategy, rng_from_json, rng_to_json
@@ -19,12 +17,9 @@ STRATEGIES: dict[str, type[SearchStrategy]] = {
 }
 
 
-def make_strategy(
-    search_cfg: Search | Mapping[str, Any], study_dir: str | os.PathLike | None = None
-) -> SearchStrategy:
+def make_strategy(search: Search, study_dir: str | os.PathLike | None = None) -> SearchStrategy:
     """`search.strategy` (default hhnas); `study_dir` is where a strategy may keep files beside
     its states (optuna-tpe's SQLite study; None = in memory)."""
-    search = Search.from_mapping(search_cfg)
     name = search.strategy
     if name not in STRATEGIES:
         raise ValueError(

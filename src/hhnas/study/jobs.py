@@ -9,16 +9,54 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from hhnas.config import StudyNoise, StudySurrogate, Training
 from hhnas.io import read_json, write_json
+from hhnas.records import Candidate, Evaluation, Params, TrainResult
 from hhnas.search.space import space_from_config
 from hhnas.study import noise as noise_floor
-from hhnas.study.simulate import Trace, experiment_seeds, run_searches, summary
-from hhnas.study.surrogate import Surrogate, load_candidates
+from hhnas.study.noise import NoiseFloor
+from hhnas.study.simulate import Summary, Trace, experiment_seeds, run_searches, summary
+from hhnas.study.surrogate import Fidelity, Surrogate, load_candidates
+
+
+class QTableVariant(TypedDict):
+    """A variant's Spearman rho per seed and its mean mutation frequency per feature."""
+
+    rho: list[float]
+    mean_frequency: dict[str, float]
+
+
+class QTableAnalysis(TypedDict):
+    """`qtable_analysis`: the surrogate's importances against the searches' mutations."""
+
+    features: list[str]
+    importance: dict[str, float]
+    start: int
+    variants: dict[str, QTableVariant]
+
+
+class VariantRuns(TypedDict):
+    """A variant's simulated searches at the study's fresh seeds and at the confirmatory
+    runs' own seeds."""
+
+    surrogate: Summary
+    at_real_seeds: Summary
+
+
+class SurrogateStudy(TypedDict):
+    """The surrogate benchmark's file (`run_surrogate_study`)."""
+
+    fidelity: Fidelity
+    noise_sd: dict[str, float]
+    seeds: list[int]
+    real_seeds: list[int]
+    iterations: int
+    variants: dict[str, VariantRuns]
+    qtable: QTableAnalysis
 
 
 def _progress(msg: str) -> None:
@@ -31,7 +69,7 @@ def run_noise_floor(
     training: Mapping[str, Any],
     settings: StudyNoise,
     out: str,
-) -> dict[str, Any]:
+) -> NoiseFloor:
     """Retrain the chosen configurations of the confirmatory runs (hhnas.study.noise) on the
     dataset's features; writes and returns the noise floor's summary."""
     # Imported here: the surrogate job must not pay for torch.
@@ -45,11 +83,11 @@ def run_noise_floor(
 
     tc = Training.from_mapping(training)
 
-    def train(macro: list[int], params: dict[str, Any], seed: int) -> Mapping[str, Any]:
+    def train(macro: list[int], params: Params, seed: int) -> TrainResult:
         return train_candidate(macro, params, fs, tc, seed=seed)
 
     measured = noise_floor.measure(configs, train, settings.seeds, settings.seed, _progress)
-    result = {
+    result: NoiseFloor = {
         "settings": {
             "best": settings.best,
             "random": settings.random,
@@ -66,7 +104,7 @@ def surrogate_evaluator(surrogate: Surrogate, seed: int):
     """Noise for iteration i comes from one generator seeded with (seed, i), drawn in the
     batch's seed order: every variant sees the same draws at the same seed and iteration."""
 
-    def evaluate(iteration: int, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def evaluate(iteration: int, candidates: list[Candidate]) -> list[Evaluation]:
         rng = np.random.default_rng([seed, iteration])
         return surrogate.sample(
             [c["macro"] for c in candidates], [c["params"] for c in candidates], rng
@@ -86,7 +124,7 @@ def mutation_frequencies(trace: Trace, names: Sequence[str], start: int) -> dict
 
 def qtable_analysis(
     traces: Mapping[str, Sequence[Trace]], importances: Mapping[str, float], start: int
-) -> dict[str, Any]:
+) -> QTableAnalysis:
     """Does the Q-table learn to mutate what matters? Per variant and seed, Spearman's rho
     between the surrogate's importance of each feature (known, since the surrogate is the
     objective here) and how often the search mutated it from iteration `start` on."""
@@ -94,8 +132,7 @@ def qtable_analysis(
 
     names = list(importances)
     imp = [importances[n] for n in names]
-    out: dict[str, Any] = {"features": names, "importance": dict(importances), "start": start}
-    per: dict[str, Any] = {}
+    per: dict[str, QTableVariant] = {}
     for variant, ts in traces.items():
         rhos, freqs = [], []
         for t in ts:
@@ -108,8 +145,7 @@ def qtable_analysis(
             "rho": rhos,
             "mean_frequency": dict(zip(names, np.mean(freqs, axis=0).tolist(), strict=True)),
         }
-    out["variants"] = per
-    return out
+    return {"features": names, "importance": dict(importances), "start": start, "variants": per}
 
 
 def run_surrogate_study(
@@ -123,11 +159,11 @@ def run_surrogate_study(
     real_experiments: int,
     iterations: int,
     out: str,
-) -> dict[str, Any]:
+) -> SurrogateStudy:
     """Fit the surrogate on every candidate of the confirmatory runs (each configuration once),
     then run every variant against it: at `settings.seeds` fresh seeds, and at the confirmatory
     runs' own seeds (does the surrogate reproduce their order?)."""
-    noise = read_json(noise_path)
+    noise: NoiseFloor = read_json(noise_path)
     space = space_from_config(dict(space_search))
     candidates = load_candidates(metric_paths)
     # The noise of the best configurations, where the searches' results are decided.
@@ -145,7 +181,7 @@ def run_surrogate_study(
     _progress(f"surrogate: {surrogate.fidelity['choice']}")
     seeds = experiment_seeds(settings.search_seed, settings.seeds)
     real = experiment_seeds(real_seed, real_experiments)
-    variants: dict[str, Any] = {}
+    variants: dict[str, VariantRuns] = {}
     learned: dict[str, list[Trace]] = {}
     for v, search in searches.items():
         traces = run_searches(
@@ -157,7 +193,7 @@ def run_surrogate_study(
             learned[v] = traces
         _progress(f"{v}: {len(seeds)} + {len(real)} simulated searches")
     importances = surrogate.importances(space, seed=settings.search_seed)
-    result = {
+    result: SurrogateStudy = {
         "fidelity": surrogate.fidelity,
         "noise_sd": {k: v * 100.0 for k, v in noise_sd.items()},
         "seeds": seeds,

@@ -19,11 +19,83 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
 from scipy import stats
+
+from hhnas.records import Params, TrainResult
+
+if TYPE_CHECKING:
+    from hhnas.study.surrogate import Configuration
+
+Kind = Literal["best", "random"]
+
+
+class Chosen(TypedDict):
+    """A configuration chosen for retraining, with the validation accuracy its search saw."""
+
+    kind: Kind
+    macro: list[int]
+    params: Params
+    model: int
+    search_val_acc: float
+
+
+class Retrained(Chosen):
+    """A chosen configuration's accuracies (%) over the training seeds that did not fail."""
+
+    val: list[float]
+    test: list[float]
+    failed: int
+
+
+class NoiseRow(TypedDict):
+    """A configuration's row of the noise floor (accuracies in %)."""
+
+    kind: Kind
+    model: int
+    macro: list[int]
+    params: Params
+    search_val_acc: float
+    n: int
+    failed: int
+    val_mean: float
+    val_sd: float
+    test_mean: float
+    test_sd: float
+    val: list[float]
+    test: list[float]
+
+
+class NoiseSummary(TypedDict):
+    """`summarise`: the rows and the sds pooled over all, the best and the random
+    configurations (NaN where fewer than two accuracies were measured)."""
+
+    configurations: list[NoiseRow]
+    val_sd: float
+    val_sd_best: float
+    val_sd_random: float
+    test_sd: float
+    test_sd_best: float
+    test_sd_random: float
+
+
+class NoiseSettings(TypedDict):
+    """`study.noise` as the noise floor ran it."""
+
+    best: int
+    random: int
+    seeds: int
+    seed: int
+
+
+class NoiseFloor(NoiseSummary):
+    """The noise floor's file (hhnas.study.jobs.run_noise_floor): its settings, then the
+    summary."""
+
+    settings: NoiseSettings
 
 
 def retrain_seed(seed: int, config_index: int, repeat: int) -> int:
@@ -34,20 +106,20 @@ def retrain_seed(seed: int, config_index: int, repeat: int) -> int:
 
 
 def choose_configurations(
-    candidates: Sequence[Mapping[str, Any]], best: int, n_random: int, seed: int
-) -> list[dict[str, Any]]:
+    candidates: Sequence[Configuration], best: int, n_random: int, seed: int
+) -> list[Chosen]:
     """The `best` successful configurations by validation accuracy (ties: first seen), then
     `n_random` drawn uniformly without replacement among the other successful ones.
 
     `candidates` holds one record per distinct configuration (hhnas.study.surrogate
     .load_candidates): macro, params and val_acc (None when every evaluation failed).
     """
-    ok = [c for c in candidates if c.get("val_acc") is not None]
+    ok = [c for c in candidates if c["val_acc"] is not None]
     order = sorted(range(len(ok)), key=lambda i: (-float(ok[i]["val_acc"]), i))
     top = order[:best]
     rest = sorted(order[best:])
     drawn = random.Random(seed).sample(rest, min(n_random, len(rest)))
-    out = []
+    out: list[Chosen] = []
     for kind, picks in (("best", top), ("random", drawn)):
         for i in picks:
             c = ok[i]
@@ -56,26 +128,26 @@ def choose_configurations(
                     "kind": kind,
                     "macro": list(c["macro"]),
                     "params": dict(c["params"]),
-                    "model": c.get("model"),
+                    "model": c["model"],
                     "search_val_acc": float(c["val_acc"]),
                 }
             )
     return out
 
 
-Trainer = Callable[[list[int], dict[str, Any], int], Mapping[str, Any]]
+Trainer = Callable[[list[int], Params, int], TrainResult]
 
 
 def measure(
-    configurations: Sequence[Mapping[str, Any]],
+    configurations: Sequence[Chosen],
     train: Trainer,
     seeds: int,
     seed: int,
     progress: Callable[[str], None] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Retrained]:
     """Retrain every configuration with `seeds` training seeds; `train(macro, params, seed)`
     returns a training result (status, val_acc, test_acc as fractions). Accuracies in %."""
-    out = []
+    out: list[Retrained] = []
     for k, conf in enumerate(configurations):
         val, test, failed = [], [], 0
         for r in range(seeds):
@@ -121,14 +193,14 @@ def detectable_difference(
     return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
 
 
-def summarise(measured: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def summarise(measured: Sequence[Retrained]) -> NoiseSummary:
     """Per configuration its mean and sd; pooled sds overall and per kind (best, random)."""
-    rows = []
+    rows: list[NoiseRow] = []
     for m in measured:
         rows.append(
             {
                 "kind": m["kind"],
-                "model": m.get("model"),
+                "model": m["model"],
                 "macro": m["macro"],
                 "params": m["params"],
                 "search_val_acc": m["search_val_acc"] * 100.0,
@@ -142,19 +214,26 @@ def summarise(measured: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "test": list(m["test"]),
             }
         )
-    out: dict[str, Any] = {"configurations": rows}
-    for key in ("val", "test"):
-        out[f"{key}_sd"] = pooled_sd([m[key] for m in measured])
-        for kind in ("best", "random"):
-            out[f"{key}_sd_{kind}"] = pooled_sd([m[key] for m in measured if m["kind"] == kind])
-    return out
+
+    def pooled(key: Literal["val", "test"], kind: Kind | None = None) -> float:
+        return pooled_sd([m[key] for m in measured if kind is None or m["kind"] == kind])
+
+    return {
+        "configurations": rows,
+        "val_sd": pooled("val"),
+        "val_sd_best": pooled("val", "best"),
+        "val_sd_random": pooled("val", "random"),
+        "test_sd": pooled("test"),
+        "test_sd_best": pooled("test", "best"),
+        "test_sd_random": pooled("test", "random"),
+    }
 
 
-def top_sd(summary: Mapping[str, Any], key: str) -> float:
+def top_sd(summary: NoiseSummary, key: str) -> float:
     """The noise that matters for a search's result (`key`: val or test, in points): the pooled
     sd of the best configurations, where a search's best-so-far is decided. The random ones
     can be far noisier (an unstable optimiser setting swings by tens of points between seeds)
     and would drown the top of the surrogate in noise no good candidate has; without best
     configurations, the sd pooled over all."""
-    sd = summary.get(f"{key}_sd_best", math.nan)
+    sd = summary[f"{key}_sd_best"]
     return float(summary[f"{key}_sd"]) if sd is None or math.isnan(sd) else float(sd)

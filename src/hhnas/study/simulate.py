@@ -16,16 +16,42 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from hhnas.config import Search
+from hhnas.records import Candidate, Evaluation, Params, SearchState
 from hhnas.search.objective import objective
 from hhnas.search.strategy import make_strategy
 
-# iteration, the candidates of every seed (in seed order) -> one result each, in that order:
-# {"status": "ok" | "failed", "val_acc": float, "test_acc": float} (fractions).
-Evaluator = Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]]
+# iteration, the candidates of every seed (in seed order) -> one result each, in that order
+# (accuracies as fractions).
+Evaluator = Callable[[int, list[Candidate]], list[Evaluation]]
+
+
+class TraceRecord(TypedDict):
+    """One candidate of a simulated search, its simulated result and the objective observed."""
+
+    iteration: int
+    model: int
+    macro: list[int]
+    params: Params
+    mutated: list[str]
+    status: Literal["ok", "failed"]
+    val_acc: float
+    test_acc: float
+    objective: float
+
+
+class Summary(TypedDict):
+    """`summary` of a variant's simulated searches: one entry per seed, in seed order."""
+
+    seeds: list[int]
+    best_val: list[float | None]
+    test_at_best: list[float | None]
+    failed: list[int]
+    curves: list[list[float]]
 
 
 @dataclass(frozen=True)
@@ -33,10 +59,10 @@ class Trace:
     """One simulated search: its seed, every candidate with its result, and the final state."""
 
     seed: int
-    records: list[dict[str, Any]]
-    state: dict[str, Any]
+    records: list[TraceRecord]
+    state: SearchState
 
-    def best(self) -> dict[str, Any] | None:
+    def best(self) -> TraceRecord | None:
         """The first successful record with the highest validation accuracy (ties go to the
         earliest iteration, as in the real study's tables)."""
         best = None
@@ -70,9 +96,10 @@ def run_searches(
     """
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
-    strategies = [make_strategy(dict(search_cfg)) for _ in seeds]
+    search = Search.from_mapping(search_cfg)
+    strategies = [make_strategy(search) for _ in seeds]
     states = [s.initial_state(int(seed)) for s, seed in zip(strategies, seeds, strict=True)]
-    records: list[list[dict[str, Any]]] = [[] for _ in seeds]
+    records: list[list[TraceRecord]] = [[] for _ in seeds]
     for it in range(iterations):
         proposed = [s.propose(st) for s, st in zip(strategies, states, strict=True)]
         candidates = [c for c, _ in proposed]
@@ -83,7 +110,7 @@ def run_searches(
         if len(results) != len(candidates):
             raise ValueError(f"the evaluator returned {len(results)} results for {len(candidates)}")
         for j, ((cand, state), result) in enumerate(zip(proposed, results, strict=True)):
-            score = objective(result, dict(search_cfg))["objective"]
+            score = objective(result, search.raw)["objective"]
             states[j] = strategies[j].observe(state, cand, score)
             records[j].append(
                 {
@@ -109,10 +136,10 @@ def experiment_seeds(search_seed: int, experiments: int) -> list[int]:
     return [search_seed * 1000 + e for e in range(1, experiments + 1)]
 
 
-def summary(traces: Sequence[Trace]) -> dict[str, Any]:
+def summary(traces: Sequence[Trace]) -> Summary:
     """Per seed, in percent: best validation accuracy, test accuracy at that candidate, the
     best-so-far curve, failures; the study's tables read these like a real experiment's."""
-    out: dict[str, Any] = {
+    out: Summary = {
         "seeds": [],
         "best_val": [],
         "test_at_best": [],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from scipy.special import ndtri
@@ -32,8 +32,8 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from hhnas.config.templates import model_number
 from hhnas.io import read_json
+from hhnas.records import Evaluation, Metrics, Params
 from hhnas.search.space import BINARY, CONTINUOUS, Parameter, SearchSpace
 
 # Discrete parameters whose choices are codes, not quantities (0 AdamW, 1 SGD, 2 RMSprop): a
@@ -67,11 +67,38 @@ deterministic for a fixed seed (single-threaded forests; the others have no rand
 # Candidates
 
 
-def _config_key(macro: Sequence[int], params: Mapping[str, Any]) -> tuple:
+class Configuration(TypedDict):
+    """One distinct configuration of the metrics files and what its evaluations gave."""
+
+    macro: list[int]
+    params: Params
+    model: int
+    n: int
+    failed: float
+    val_acc: float | None
+    test_acc: float | None
+    n_params: float | None
+
+
+@dataclass
+class _Visits:
+    """A configuration's evaluations as `load_candidates` collects them."""
+
+    macro: list[int]
+    params: Params
+    model: int
+    n: int = 0
+    n_failed: int = 0
+    val: list[float] = field(default_factory=list)
+    test: list[float] = field(default_factory=list)
+    n_params: list[float] = field(default_factory=list)
+
+
+def _config_key(macro: Sequence[int], params: Mapping[str, float]) -> tuple:
     return (tuple(int(b) for b in macro), tuple(sorted(params.items())))
 
 
-def load_candidates(paths: Sequence[str]) -> list[dict[str, Any]]:
+def load_candidates(paths: Sequence[str]) -> list[Configuration]:
     """One record per distinct configuration among the metrics files, in first-seen order.
 
     The study pools every strategy's candidates, and strategies revisit configurations (the
@@ -80,44 +107,39 @@ def load_candidates(paths: Sequence[str]) -> list[dict[str, Any]]:
     the fraction of its evaluations that failed; the accuracies and `n_params` are means over its
     successful evaluations (None when it never succeeded).
     """
-    groups: dict[tuple, dict[str, Any]] = {}
+    groups: dict[tuple, _Visits] = {}
     for path in paths:
-        m = read_json(path)
+        m: Metrics = read_json(path)
         key = _config_key(m["macro"], m["params"])
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {
-                "macro": [int(b) for b in m["macro"]],
-                "params": dict(m["params"]),
-                "model": int(m.get("model", model_number(m["macro"]))),
-                "n": 0,
-                "n_failed": 0,
-                "val": [],
-                "test": [],
-                "n_params": [],
-            }
-        g["n"] += 1
-        if m.get("status") == "ok":
-            g["val"].append(float(m["val_acc"]))
-            g["test"].append(float(m["test_acc"]))
+            g = groups[key] = _Visits(
+                macro=[int(b) for b in m["macro"]],
+                params=dict(m["params"]),
+                model=int(m["model"]),
+            )
+        g.n += 1
+        if m["status"] == "ok":
+            g.val.append(float(m["val_acc"]))
+            g.test.append(float(m["test_acc"]))
             if m.get("n_params") is not None:
-                g["n_params"].append(float(m["n_params"]))
+                g.n_params.append(float(m["n_params"]))
         else:
-            g["n_failed"] += 1
+            g.n_failed += 1
 
     def mean(xs: list[float]) -> float | None:
         return float(np.mean(xs)) if xs else None
 
     return [
         {
-            "macro": g["macro"],
-            "params": g["params"],
-            "model": g["model"],
-            "n": g["n"],
-            "failed": g["n_failed"] / g["n"],
-            "val_acc": mean(g["val"]),
-            "test_acc": mean(g["test"]),
-            "n_params": mean(g["n_params"]),
+            "macro": g.macro,
+            "params": g.params,
+            "model": g.model,
+            "n": g.n,
+            "failed": g.n_failed / g.n,
+            "val_acc": mean(g.val),
+            "test_acc": mean(g.test),
+            "n_params": mean(g.n_params),
         }
         for g in groups.values()
     ]
@@ -139,7 +161,7 @@ def _columns(p: Parameter) -> list[str]:
     return [p.name]
 
 
-def _encode_value(p: Parameter, value: Any) -> list[float]:
+def _encode_value(p: Parameter, value: float) -> list[float]:
     """The columns of one feature's value. Log parameters are encoded as log10 so that a tree's
     split points and the neighbours' distances follow the scale the search samples in."""
     if p.type == CONTINUOUS and p.log:
@@ -158,7 +180,7 @@ def feature_names(space: SearchSpace) -> list[str]:
     return [c for p in space.features for c in _columns(p)]
 
 
-def encode(space: SearchSpace, macro: Sequence[int], params: Mapping[str, Any]) -> np.ndarray:
+def encode(space: SearchSpace, macro: Sequence[int], params: Params) -> np.ndarray:
     """One configuration as a float vector (columns: `feature_names`). Immutable bits and
     parameters are left out: they are the same in every candidate, so they carry no signal."""
     return np.array(
@@ -168,7 +190,7 @@ def encode(space: SearchSpace, macro: Sequence[int], params: Mapping[str, Any]) 
 
 
 def encode_many(
-    space: SearchSpace, macros: Sequence[Sequence[int]], params_list: Sequence[Mapping[str, Any]]
+    space: SearchSpace, macros: Sequence[Sequence[int]], params_list: Sequence[Params]
 ) -> np.ndarray:
     """`encode` of each configuration, stacked into a 2-D array (n x len(feature_names))."""
     if len(macros) != len(params_list):
@@ -189,7 +211,46 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def _scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+class Scores(TypedDict):
+    r2: float
+    spearman: float
+    mae: float
+
+
+class ModelError(TypedDict):
+    mae: float
+    n: int
+
+
+class HoldoutScores(Scores):
+    """The scores on the held-out configurations, and per template (model number) its MAE."""
+
+    per_model: dict[str, ModelError]
+
+
+class Fidelity(TypedDict):
+    """How the surrogate was chosen and how well it fits (`Surrogate.fit`), for the report."""
+
+    choice: str
+    reason: str
+    target: str
+    folds: int
+    seed: int
+    cv: dict[str, dict[str, float]]
+    holdout_fraction: float
+    holdout: dict[str, HoldoutScores] | None
+    n_candidates: int
+    n_ok: int
+    n_failed: int
+    n_train: int
+    n_holdout: int
+    failure_model: str
+    p_fail: float
+    noise_sd: dict[str, float]
+    features: list[str]
+
+
+def _scores(y: np.ndarray, pred: np.ndarray) -> Scores:
     return {
         "r2": float(r2_score(y, pred)),
         "spearman": _spearman(y, pred),
@@ -225,8 +286,8 @@ def cross_validate(
     return out
 
 
-def _holdout_scores(y: np.ndarray, pred: np.ndarray, models: np.ndarray) -> dict[str, Any]:
-    per_model = {
+def _holdout_scores(y: np.ndarray, pred: np.ndarray, models: np.ndarray) -> HoldoutScores:
+    per_model: dict[str, ModelError] = {
         str(int(m)): {
             "mae": float(np.mean(np.abs(y[models == m] - pred[models == m]))),
             "n": int(np.sum(models == m)),
@@ -259,12 +320,12 @@ class Surrogate:
     fail_model: Any | None
     p_fail_const: float
     noise_sd: dict[str, float]
-    fidelity: dict[str, Any] = field(default_factory=dict)
+    fidelity: Fidelity
 
     @classmethod
     def fit(
         cls,
-        candidates: Sequence[Mapping[str, Any]],
+        candidates: Sequence[Configuration],
         space: SearchSpace,
         noise_sd: Mapping[str, float],
         seed: int = 0,
@@ -327,7 +388,7 @@ class Surrogate:
         factory = REGRESSORS[choice]
 
         # (2) held-out fidelity of the choice
-        held_scores = None
+        held_scores: dict[str, HoldoutScores] | None = None
         if n_hold:
             held_scores = {}
             for key, y in (("val", y_val), ("test", y_test)):
@@ -353,7 +414,7 @@ class Surrogate:
             )
             fail_model.fit(X_all, failed)
 
-        fidelity = {
+        fidelity: Fidelity = {
             "choice": choice,
             "reason": reason,
             "target": "val_acc",
@@ -399,7 +460,7 @@ class Surrogate:
         }
 
     def predict(
-        self, macros: Sequence[Sequence[int]], params_list: Sequence[Mapping[str, Any]]
+        self, macros: Sequence[Sequence[int]], params_list: Sequence[Params]
     ) -> dict[str, np.ndarray]:
         """Expected val and test accuracy (clipped to [0, 1]) and failure probability of each
         configuration, without noise."""
@@ -408,9 +469,9 @@ class Surrogate:
     def sample(
         self,
         macros: Sequence[Sequence[int]],
-        params_list: Sequence[Mapping[str, Any]],
+        params_list: Sequence[Params],
         rng: np.random.Generator,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Evaluation]:
         """One simulated evaluation of each configuration of the batch.
 
         Randoms: one call, ``z = rng.standard_normal((n, 3))``; row i belongs to configuration

@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import torch
 
 from hhnas.config import Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
+from hhnas.records import Params, TrainResult
 from hhnas.training.data import FeatureSet
 from hhnas.training.loop import LossHook, accuracy, fit, new_result, record_failure
 from hhnas.training.optimizers import make_optimizer
@@ -21,26 +21,26 @@ EVAL_BATCH = 1024
 
 def train_candidate(
     macro: list[int],
-    params: dict[str, Any],
+    params: Params,
     fs: FeatureSet,
-    tc: Training,
+    training: Training,
     seed: int,
     progress: Callable[[str], None] | None = None,
     on_best: Callable[[HybridClassifier, int], None] | None = None,
     loss_hook: LossHook | None = None,
-) -> dict[str, Any]:
+) -> TrainResult:
     """Train the heads of one candidate; return its metrics (best-validation epoch and its test
     accuracy, every epoch's figures). Any exception ends the candidate with status 'failed'.
     ``on_best(model, epoch)`` runs at each new best epoch (hhnas.final keeps its weights)."""
     start = time.perf_counter()
     torch.manual_seed(seed)
-    torch.set_num_threads(tc.threads)
+    torch.set_num_threads(training.threads)
     with subnormals_flushed():
-        return _train(macro, params, fs, tc, seed, start, progress, on_best, loss_hook)
+        return _train(macro, params, fs, training, seed, start, progress, on_best, loss_hook)
 
 
 def build_model(
-    macro: list[int], params: dict[str, Any], fs: FeatureSet, train_cfg: Training
+    macro: list[int], params: Params, fs: FeatureSet, training: Training
 ) -> HybridClassifier:
     """The candidate's template sized for the feature set (the same call trains and predicts)."""
     return HybridClassifier(
@@ -50,8 +50,8 @@ def build_model(
         fs.backbone_dim,
         fs.llm_shape,
         fs.rule_shape,
-        train_cfg.cnn_filters,
-        train_cfg.class_readout,
+        training.cnn_filters,
+        training.class_readout,
     )
 
 
@@ -71,29 +71,29 @@ def subnormals_flushed() -> Iterator[None]:
 
 def _train(
     macro: list[int],
-    params: dict[str, Any],
+    params: Params,
     fs: FeatureSet,
-    tc: Training,
+    training: Training,
     seed: int,
     start: float,
     progress: Callable[[str], None] | None,
     on_best: Callable[[HybridClassifier, int], None] | None,
     loss_hook: LossHook | None,
-) -> dict[str, Any]:
+) -> TrainResult:
     result = new_result()
     result["device"] = "cpu"
     try:
-        model = build_model(macro, params, fs, tc)
+        model = build_model(macro, params, fs, training)
         result["n_params"] = count_parameters(model)
         opt = make_optimizer(
             int(params["criterion_num"]),
             model.parameters(),
             float(params["learning_rate"]),
-            tc,
+            training,
             light=True,
         )
         gen = torch.Generator().manual_seed(seed)
-        n, bs = fs.y["train"].shape[0], tc.batch_size
+        n, bs = fs.y["train"].shape[0], training.batch_size
 
         def inputs(split: str, idx: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
             return fs.backbone[split][idx], fs.llm[split][idx], fs.rule[split][idx]
@@ -126,7 +126,7 @@ def _train(
             train_batches,
             -(-n // bs),
             evaluate,
-            tc,
+            training,
             result,
             progress=progress,
             on_best=None if on_best is None else lambda epoch: on_best(model, epoch),

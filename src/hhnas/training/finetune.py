@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from hhnas.config import Training
+from hhnas.config import Backbone, Training
 from hhnas.models.hybrid import HybridClassifier, count_parameters
+from hhnas.records import Params, TrainResult
 from hhnas.training.data import FeatureSet
 from hhnas.training.loop import (
     LossHook,
@@ -117,9 +117,9 @@ class FineTunedHybrid(nn.Module):
         return self.head(pool(hidden.last_hidden_state, attention_mask, self.pooling), llm, rule)
 
 
-def pick_device(tc: Training) -> torch.device:
+def pick_device(training: Training) -> torch.device:
     """CUDA when the job was given a GPU (``training.gpu`` > 0) and one is visible."""
-    if tc.gpu > 0 and torch.cuda.is_available():
+    if training.gpu > 0 and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
 
@@ -132,30 +132,31 @@ def load_encoder(model_dir: str) -> nn.Module:
 
 def train_finetune_candidate(
     macro: list[int],
-    params: dict[str, Any],
+    params: Params,
     fs: FeatureSet,
     tokens: TokenCache,
     model_dir: str,
-    tc: Training,
-    backbone_cfg: Mapping[str, Any],
+    training: Training,
+    backbone: Backbone,
     seed: int,
     progress: Callable[[str], None] | None = None,
     encoder_factory: Callable[[str], nn.Module] = load_encoder,
     on_best: Callable[[FineTunedHybrid, int], None] | None = None,
     loss_hook: LossHook | None = None,
-) -> dict[str, Any]:
+) -> TrainResult:
     """Fine-tune encoder + heads of one candidate; metrics as in the frozen mode. Any exception
     (a NaN loss, CUDA out of memory, an unbuildable layer size) ends it as 'failed'.
-    ``on_best(model, epoch)`` runs at each new best epoch (hhnas.final keeps its weights)."""
+    ``backbone.pooling`` pools the encoder's output; ``on_best(model, epoch)`` runs at each new
+    best epoch (hhnas.final keeps its weights)."""
     start = time.perf_counter()
     result = new_result()
-    device = pick_device(tc)
+    device = pick_device(training)
     result["device"] = str(device)
     model = opt = None
     try:
         torch.manual_seed(seed)
         if device.type == "cpu":
-            torch.set_num_threads(tc.threads)
+            torch.set_num_threads(training.threads)
         encoder = encoder_factory(model_dir)
         head = HybridClassifier(
             macro,
@@ -164,22 +165,22 @@ def train_finetune_candidate(
             int(encoder.config.hidden_size),
             fs.llm_shape,
             fs.rule_shape,
-            tc.cnn_filters,
-            tc.class_readout,
+            training.cnn_filters,
+            training.class_readout,
         )
-        model = FineTunedHybrid(encoder, head, backbone_cfg["pooling"]).to(device)
+        model = FineTunedHybrid(encoder, head, backbone.pooling).to(device)
         result["n_params"] = count_parameters(model)
-        if tc.compile and device.type == "cuda":
+        if training.compile and device.type == "cuda":
             model.encoder = torch.compile(model.encoder, dynamic=True)
         lr = float(params["learning_rate"])
         # The searched rate drives the encoder; the freshly initialised heads may learn faster
         # (training.head_lr_scale; 1 = the paper's single rate). See docs/algorithm.md.
         groups = [
             {"params": list(model.encoder.parameters()), "lr": lr},
-            {"params": list(model.head.parameters()), "lr": lr * tc.head_lr_scale},
+            {"params": list(model.head.parameters()), "lr": lr * training.head_lr_scale},
         ]
         opt = make_optimizer(
-            int(params["criterion_num"]), groups, lr, tc, fused=device.type == "cuda"
+            int(params["criterion_num"]), groups, lr, training, fused=device.type == "cuda"
         )
         llm = {s: t.to(device) for s, t in fs.llm.items()}
         rule = {s: t.to(device) for s, t in fs.rule.items()}
@@ -196,7 +197,7 @@ def train_finetune_candidate(
                 p = torch.from_numpy(pos).to(device)
                 yield (move(ids), move(mask), llm[split][p], rule[split][p]), ys[split][p]
 
-        bs = tc.batch_size
+        bs = training.batch_size
 
         def train_batches(epoch: int) -> Iterator[tuple]:
             return batches("train", np.random.default_rng([seed, epoch]))
@@ -210,9 +211,9 @@ def train_finetune_candidate(
             train_batches,
             -(-len(rows["train"]) // bs),
             evaluate,
-            tc,
+            training,
             result,
-            autocast=autocast_for(device, tc.amp),
+            autocast=autocast_for(device, training.amp),
             progress=progress,
             on_best=None if on_best is None else lambda epoch: on_best(model, epoch),
             loss_hook=loss_hook,

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from hhnas.config import Training
+from hhnas.records import TrainResult
 from hhnas.training.optimizers import make_scheduler
 
 Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
@@ -25,7 +26,7 @@ Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
 LossHook = Callable[[torch.Tensor, int], torch.Tensor]
 
 
-def new_result() -> dict[str, Any]:
+def new_result() -> TrainResult:
     return {
         "status": "ok",
         "error": None,
@@ -58,8 +59,8 @@ def fit(
     train_batches: Callable[[int], Iterable[Batch]],
     batches_per_epoch: int,
     evaluate: Callable[[str], float],
-    tc: Training,
-    result: dict[str, Any],
+    training: Training,
+    result: TrainResult,
     *,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: Callable[[str], None] | None = None,
@@ -70,8 +71,8 @@ def fit(
     each epoch; fill ``result`` in place (so a failure in epoch 5 leaves epochs 1-4 on record).
     ``on_best(epoch)`` runs whenever an epoch becomes the best one (the final model keeps that
     epoch's weights)."""
-    epochs, grad_clip = tc.epochs, tc.grad_clip
-    scheduler = make_scheduler(opt, tc, epochs * batches_per_epoch)
+    epochs, grad_clip = training.epochs, training.grad_clip
+    scheduler = make_scheduler(opt, training, epochs * batches_per_epoch)
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -126,7 +127,7 @@ def fit(
                 on_best(epoch)
 
 
-def record_failure(result: dict[str, Any], exc: BaseException) -> None:
+def record_failure(result: TrainResult, exc: BaseException) -> None:
     """A failed candidate scores 0 for the search; the error stays in its metrics."""
     result.update(
         status="failed",

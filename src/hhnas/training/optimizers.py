@@ -20,14 +20,14 @@ def make_optimizer(
     criterion_num: int,
     params: Iterable[torch.nn.Parameter],
     lr: float,
-    tc: Training,
+    training: Training,
     light: bool = False,
     fused: bool = False,
 ) -> torch.optim.Optimizer | LightOptimizer:
     """``light``: the torch.optim-free versions (same updates; see light_optim for why).
     ``fused`` (parameters on CUDA): AdamW and SGD update every tensor in one kernel, which
     matters when a small batch makes the step loop launch-bound."""
-    wd, momentum = tc.weight_decay, tc.momentum
+    wd, momentum = training.weight_decay, training.momentum
     if criterion_num not in OPTIMIZERS:
         raise ValueError(
             f"criterion_num must be 0 (AdamW), 1 (SGD) or 2 (RMSprop), got {criterion_num}"
@@ -69,9 +69,9 @@ class Schedule:
     """Sets ``lr_factor(step) * base lr`` on the optimizer before each step; works with
     torch.optim and the light optimizers alike."""
 
-    def __init__(self, opt: Any, tc: Training, total_steps: int) -> None:
+    def __init__(self, opt: Any, training: Training, total_steps: int) -> None:
         self.opt, self.total, self.step_no = opt, total_steps, 0
-        self.schedule, self.warmup = tc.lr_schedule, tc.warmup_ratio
+        self.schedule, self.warmup = training.lr_schedule, training.warmup_ratio
         self.base = [g["lr"] for g in opt.param_groups]
         self._apply()
 
@@ -85,8 +85,8 @@ class Schedule:
         self._apply()
 
 
-def make_scheduler(opt: Any, tc: Training, total_steps: int) -> Schedule | None:
+def make_scheduler(opt: Any, training: Training, total_steps: int) -> Schedule | None:
     """None for a constant rate without warm-up, so the default path does no extra work."""
-    if tc.lr_schedule == "constant" and not tc.warmup_ratio:
+    if training.lr_schedule == "constant" and not training.warmup_ratio:
         return None
-    return Schedule(opt, tc, total_steps)
+    return Schedule(opt, training, total_steps)
