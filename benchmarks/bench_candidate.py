@@ -1,6 +1,6 @@
 """Time one Model-4 candidate on Spider in the frozen and the fine-tuned mode.
 
-Run after the data and feature stages (`make run`, or `snakemake results/spider/features/rule.npy
+Run after the data and feature stages (`make run`, or `snakemake results/spider/features/linking.npy
 results/spider/features/llm.npy results/spider/features/backbone.npy`):
 
     .venv/bin/python benchmarks/bench_candidate.py --epochs 1 --train-rows 512
@@ -110,7 +110,10 @@ def main() -> None:
                 if seen > args.train_rows:
                     splits[i] = "unused"
     n_classes = len(read_json(base / "data" / "classes.json")["classes"])
-    llm, rule = np.load(base / "features" / "llm.npy"), np.load(base / "features" / "rule.npy")
+    llm, linking = (
+        np.load(base / "features" / "llm.npy"),
+        np.load(base / "features" / "linking.npy"),
+    )
     labels = [r["label"] for r in rows]
     params = {**space_from_config(cfg["search"]).initial}
     n_train = splits.count("train")
@@ -150,7 +153,7 @@ def main() -> None:
     macro = [1, 1, 1]
     if args.mode in ("both", "frozen"):
         fs = build_feature_set(
-            splits, labels, n_classes, np.load(base / "features" / "backbone.npy"), llm, rule
+            splits, labels, n_classes, np.load(base / "features" / "backbone.npy"), llm, linking
         )
         tc = {**cfg["training"], "epochs": args.epochs, "threads": args.threads}
         res = train_candidate(macro, params, fs, Training.from_mapping(tc), seed=0)
@@ -162,7 +165,7 @@ def main() -> None:
             **tokenize_texts(model_dir, [r["text"] for r in rows], paper["backbone"]["max_length"])
         )
         print(f"tokenised {len(rows)} questions in {time.perf_counter() - t0:.1f} s ({model_dir})")
-        fs = build_feature_set(splits, labels, n_classes, None, llm, rule)
+        fs = build_feature_set(splits, labels, n_classes, None, llm, linking)
         tc = {
             **cfg["training"],
             **paper["training"],

@@ -43,7 +43,7 @@ def main() -> None:
         "classes": str(base / "data" / "classes.json"),
         "backbone": str(base / "features" / "backbone.npy"),
         "llm": str(base / "features" / "llm.npy"),
-        "rule": str(base / "features" / "rule.npy"),
+        "linking": str(base / "features" / "linking.npy"),
         "llm_classes": str(base / "features" / "llm_classes.npz"),
         "backbone_model": str(ROOT / "results" / "models" / "backbone.json"),
         "llm_model": str(ROOT / "results" / "models" / "llm"),

@@ -69,7 +69,7 @@ def main() -> None:
         n_classes,
         None,
         np.load(base / "features" / "llm.npy"),
-        np.load(base / "features" / "rule.npy"),
+        np.load(base / "features" / "linking.npy"),
     )
     model_dir = resolve_model_path(args.backbone, "--backbone")
     tokens = TokenCache(

@@ -50,7 +50,7 @@ def main() -> None:
         n_classes,
         np.load(base / "features" / "backbone.npy"),
         np.load(base / "features" / "llm.npy"),
-        np.load(base / "features" / "rule.npy"),
+        np.load(base / "features" / "linking.npy"),
     )
     t_load = time.perf_counter() - t0
     print(f"dataset {args.dataset}: {len(rows)} rows, {n_classes} classes")

@@ -147,7 +147,7 @@ def feature_load(dataset_dir: Path, repeat: int) -> list[float]:
     inputs = {
         "rows": str(dataset_dir / "data" / "dataset.jsonl"),
         "classes": str(dataset_dir / "data" / "classes.json"),
-        **{k: str(dataset_dir / "features" / f"{k}.npy") for k in ("backbone", "llm", "rule")},
+        **{k: str(dataset_dir / "features" / f"{k}.npy") for k in ("backbone", "llm", "linking")},
     }
     times = []
     for _ in range(repeat):

@@ -113,7 +113,7 @@ def features(dataset):
         "rows": f"results/{dataset}/data/dataset.jsonl",
         "classes": f"results/{dataset}/data/classes.json",
         "llm": f"results/{dataset}/features/llm.npy",
-        "rule": f"results/{dataset}/features/rule.npy",
+        "linking": f"results/{dataset}/features/linking.npy",
     }
     if config["backbone"]["mode"] == "finetune":
         inputs["tokens"] = f"results/{dataset}/features/tokens.npz"
@@ -189,7 +189,7 @@ def baseline_inputs(wildcards):
         "rows": f"results/{d}/data/dataset.jsonl",
         "classes": f"results/{d}/data/classes.json",
         "llm": f"results/{d}/features/llm.npy",
-        "rule": f"results/{d}/features/rule.npy",
+        "linking": f"results/{d}/features/linking.npy",
         "backbone": f"results/{d}/features/backbone.npy",
     }
 

@@ -15,14 +15,14 @@ rule convert_llm:
         "../scripts/convert_llm.py"
 
 
-rule rule_features:
+rule linking_features:
     input:
         rows="results/{dataset}/data/dataset.jsonl",
         classes="results/{dataset}/data/classes.json",
     output:
-        "results/{dataset}/features/rule.npy",
+        "results/{dataset}/features/linking.npy",
     log:
-        "results/logs/{dataset}/rule_features.log",
+        "results/logs/{dataset}/linking_features.log",
     priority: UPSTREAM_PRIORITY
     conda:
         "../envs/features.yaml"
@@ -30,7 +30,7 @@ rule rule_features:
         mem_mb=config["resources"]["light"]["mem_mb"],
         runtime=config["resources"]["light"]["runtime"],
     script:
-        "../scripts/rule_features.py"
+        "../scripts/linking_features.py"
 
 
 rule llm_features:

@@ -1,4 +1,4 @@
-"""Adapter: one plain baseline (tfidf-lr, rule-argmax, model1-default) -> its metrics JSON."""
+"""Adapter: one plain baseline (tfidf-lr, linking-argmax, model1-default) -> its metrics JSON."""
 
 import sys
 from pathlib import Path
@@ -14,7 +14,7 @@ sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     result = run_baseline(
         sm.wildcards.baseline,
-        {k: sm.input[k] for k in ("rows", "classes", "llm", "rule", "backbone")},
+        {k: sm.input[k] for k in ("rows", "classes", "llm", "linking", "backbone")},
         sm.config,
         int(sm.config["search"]["seed"]),
         threads=int(sm.threads),

@@ -13,7 +13,7 @@ sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     run_noise_floor(
         list(sm.input.metrics),
-        {k: sm.input[k] for k in ("rows", "classes", "llm", "rule", "backbone")},
+        {k: sm.input[k] for k in ("rows", "classes", "llm", "linking", "backbone")},
         sm.params.study["training"],
         StudyNoise(**sm.params.study["noise"]),
         sm.output[0],

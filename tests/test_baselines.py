@@ -10,7 +10,7 @@ from hhnas.baselines import BASELINES, evaluation, run_baseline
 from hhnas.baselines.data import HIDDEN, load_splits
 from hhnas.baselines.evaluation import Selection, score_test
 from hhnas.config import Training
-from hhnas.features.schema_linking import RULE_CHANNELS
+from hhnas.features.schema_linking import LINKING_CHANNELS
 from hhnas.training.candidate import train_candidate
 from hhnas.training.data import build_feature_set
 
@@ -23,8 +23,8 @@ NOUNS = (
 TEMPLATES = ("how many {} records are there", "list every {} by name", "show the oldest {}")
 # Per class: the first two templates (every noun twice) train, the third one val and test.
 SPLIT_OF = ["train"] * 8 + ["val"] * 2 + ["test"] * 2
-IDF = RULE_CHANNELS.index("idf_coverage")
-TABLE = RULE_CHANNELS.index("table_token_frac")
+IDF = LINKING_CHANNELS.index("idf_coverage")
+TABLE = LINKING_CHANNELS.index("table_token_frac")
 
 
 def _records() -> list[dict]:
@@ -38,26 +38,26 @@ def _records() -> list[dict]:
 
 def _rule(records: list[dict]) -> np.ndarray:
     """idf_coverage: 1.0 at the true class, except crafted misses; table_token_frac: always 0."""
-    rule = np.zeros((len(records), len(RULE_CHANNELS), 3), dtype=np.float32)
-    rule[:, TABLE, 0] = 1.0
+    linking = np.zeros((len(records), len(LINKING_CHANNELS), 3), dtype=np.float32)
+    linking[:, TABLE, 0] = 1.0
     first = {}  # (split, label) -> row of the first such question
     for i, r in enumerate(records):
-        rule[i, IDF, r["label"]] = 1.0
+        linking[i, IDF, r["label"]] = 1.0
         first.setdefault((r["split"], r["label"]), i)
     # val: 4 of 6 right. A class-1 question matching nothing (all zeros -> class 0) and a
     # class-2 question scored higher for class 1.
-    rule[first["val", 1], IDF] = 0.0
-    rule[first["val", 2], IDF] = [0.0, 0.9, 0.4]
+    linking[first["val", 1], IDF] = 0.0
+    linking[first["val", 2], IDF] = [0.0, 0.9, 0.4]
     # test: 5 of 6 right. A class-2 question tied between classes 1 and 2 (-> 1, wrong) and a
     # class-0 question tied between classes 0 and 2 (-> 0, right).
-    rule[first["test", 2], IDF] = [0.0, 0.5, 0.5]
-    rule[first["test", 0], IDF] = [0.5, 0.0, 0.5]
-    return rule
+    linking[first["test", 2], IDF] = [0.0, 0.5, 0.5]
+    linking[first["test", 0], IDF] = [0.5, 0.0, 0.5]
+    return linking
 
 
 def _write(tmp_path, records: list[dict]) -> dict[str, str]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    paths = {k: str(tmp_path / f"{k}.npy") for k in ("llm", "rule", "backbone")}
+    paths = {k: str(tmp_path / f"{k}.npy") for k in ("llm", "linking", "backbone")}
     paths["rows"] = str(tmp_path / "dataset.jsonl")
     paths["classes"] = str(tmp_path / "classes.json")
     with open(paths["rows"], "w") as fh:
@@ -70,7 +70,7 @@ def _write(tmp_path, records: list[dict]) -> dict[str, str]:
     backbone[np.arange(len(records)), labels] += 2.0  # a weak class signal
     np.save(paths["backbone"], backbone)
     np.save(paths["llm"], rng.normal(size=(len(records), 2, 3)).astype(np.float32))
-    np.save(paths["rule"], _rule(records))
+    np.save(paths["linking"], _rule(records))
     return paths
 
 
@@ -90,7 +90,7 @@ def toy(tmp_path) -> dict[str, str]:
 def cfg(config) -> dict:
     cfg = copy.deepcopy(config)
     cfg["training"].update(epochs=4, batch_size=8, cnn_filters=2, threads=1)
-    cfg["comparison"] = {"tfidf_c_grid": [10.0, 1.0], "rule_channel": "idf_coverage"}
+    cfg["comparison"] = {"tfidf_c_grid": [10.0, 1.0], "linking_channel": "idf_coverage"}
     return cfg
 
 
@@ -111,8 +111,8 @@ def spy(monkeypatch) -> list[float]:
 # ------------------------------------------------------------------ hand-checked scores
 
 
-def test_rule_argmax_scores_the_crafted_channel(toy, cfg, spy) -> None:
-    res = run_baseline("rule-argmax", toy, cfg, seed=0)
+def test_linking_argmax_scores_the_crafted_channel(toy, cfg, spy) -> None:
+    res = run_baseline("linking-argmax", toy, cfg, seed=0)
     assert res["selected"] == {"channel": "idf_coverage"}
     assert res["val_acc"] == pytest.approx(4 / 6)
     assert res["test_acc"] == pytest.approx(5 / 6)  # the 1-vs-2 tie goes to class 1
@@ -121,14 +121,14 @@ def test_rule_argmax_scores_the_crafted_channel(toy, cfg, spy) -> None:
     assert len(spy) == 1
 
 
-def test_rule_channel_comes_from_the_config(toy, cfg) -> None:
-    cfg["comparison"]["rule_channel"] = "table_token_frac"  # always class 0
-    res = run_baseline("rule-argmax", toy, cfg, seed=0)
+def test_linking_channel_comes_from_the_config(toy, cfg) -> None:
+    cfg["comparison"]["linking_channel"] = "table_token_frac"  # always class 0
+    res = run_baseline("linking-argmax", toy, cfg, seed=0)
     assert res["val_acc"] == pytest.approx(1 / 3)
     assert res["test_acc"] == pytest.approx(1 / 3)
-    cfg["comparison"]["rule_channel"] = "nope"
+    cfg["comparison"]["linking_channel"] = "nope"
     with pytest.raises(ValueError, match="idf_coverage"):
-        run_baseline("rule-argmax", toy, cfg, seed=0)
+        run_baseline("linking-argmax", toy, cfg, seed=0)
 
 
 def test_tfidf_lr_separates_disjoint_vocabularies(toy, cfg, spy) -> None:
@@ -154,7 +154,7 @@ def test_model1_default_reports_its_best_validation_epoch(toy, cfg, spy) -> None
         [r["split"] for r in records],
         [r["label"] for r in records],
         3,
-        *(np.load(toy[k]) for k in ("backbone", "llm", "rule")),
+        *(np.load(toy[k]) for k in ("backbone", "llm", "linking")),
     )
     tc = Training.from_mapping(cfg["training"])
     direct = train_candidate([1, 0, 0], res["selected"]["params"], fs, tc, seed=0)
@@ -201,7 +201,7 @@ def test_a_selection_is_scored_at_most_once(toy) -> None:
 
 
 def test_unknown_baseline_lists_the_allowed_names(toy, cfg) -> None:
-    with pytest.raises(ValueError, match="tfidf-lr, rule-argmax, model1-default"):
+    with pytest.raises(ValueError, match="tfidf-lr, linking-argmax, model1-default"):
         run_baseline("svm", toy, cfg, seed=0)
 
 

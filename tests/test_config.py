@@ -229,6 +229,15 @@ BAD = {
         _set("analysis.merge_thresholds", [0.3, 1.5]),
         "1.5 is greater than the maximum of 1",
     ),
+    # Issue 22: "rule" means a Snakemake rule only; the schema-linking names changed.
+    "the old name of the linking channel": (
+        _set("comparison.rule_channel", "idf_coverage"),
+        "`comparison.rule_channel` was renamed `comparison.linking_channel`",
+    ),
+    "the old name of the linking baseline": (
+        _set("comparison.baselines", ["tfidf-lr", "rule-argmax"]),
+        "`comparison.baselines`: 'rule-argmax' was renamed 'linking-argmax'",
+    ),
 }
 
 

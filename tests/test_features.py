@@ -1,4 +1,4 @@
-"""Tests for hhnas.features: rule-based schema linking, encoder, LLM features.
+"""Tests for hhnas.features: schema-linking features, encoder, LLM features.
 
 Expected values are computed by hand in the comments next to each assertion.
 """
@@ -13,10 +13,10 @@ import pytest
 
 from hhnas.features import encoder, llm
 from hhnas.features.schema_linking import (
-    RULE_CHANNELS,
+    LINKING_CHANNELS,
+    linking_argmax_accuracy,
+    linking_features,
     normalize_token,
-    rule_argmax_accuracy,
-    rule_features,
     tokenize,
 )
 
@@ -108,38 +108,38 @@ TOY_EXPECTED = np.array(
 )
 
 
-def test_rule_features_toy_values() -> None:
-    feats = rule_features(TOY_QUESTIONS, TOY_SCHEMAS)
-    assert feats.shape == (2, len(RULE_CHANNELS), 3) == (2, 7, 3)
+def test_linking_features_toy_values() -> None:
+    feats = linking_features(TOY_QUESTIONS, TOY_SCHEMAS)
+    assert feats.shape == (2, len(LINKING_CHANNELS), 3) == (2, 7, 3)
     assert feats.dtype == np.float32
     np.testing.assert_allclose(feats, TOY_EXPECTED, atol=1e-6)
 
 
-def test_rule_features_none_schema_is_zero() -> None:
-    feats = rule_features(["singer country city"], [None, None])
+def test_linking_features_none_schema_is_zero() -> None:
+    feats = linking_features(["singer country city"], [None, None])
     assert feats.shape == (1, 7, 2)
     assert not feats.any()
 
 
-def test_rule_features_do_not_depend_on_word_order_or_hash_seed() -> None:
+def test_linking_features_do_not_depend_on_word_order_or_hash_seed() -> None:
     # Set iteration order changes with PYTHONHASHSEED; sums must not.
-    a = rule_features(["singer country song concert"], TOY_SCHEMAS)
-    b = rule_features(["concert song country singer"], TOY_SCHEMAS)
+    a = linking_features(["singer country song concert"], TOY_SCHEMAS)
+    b = linking_features(["concert song country singer"], TOY_SCHEMAS)
     np.testing.assert_array_equal(a[:, [0, 1, 4, 5, 6]], b[:, [0, 1, 4, 5, 6]])
 
 
-def test_rule_features_counts_saturate() -> None:
+def test_linking_features_counts_saturate() -> None:
     schema = {"tables": ["a1", "b1", "c1", "d1"], "columns": []}
-    feats = rule_features(["a1 b1 c1 d1", "b1", ""], [schema])
+    feats = linking_features(["a1 b1 c1 d1", "b1", ""], [schema])
     assert feats[0, 2, 0] == 1.0  # min(4, 3) / 3
     assert feats[1, 2, 0] == pytest.approx(1 / 3)
     assert not feats[2].any()  # no content tokens: no division by zero
 
 
-def test_rule_argmax_accuracy() -> None:
-    feats = rule_features(TOY_QUESTIONS, TOY_SCHEMAS)
-    assert rule_argmax_accuracy(feats, [0, 1]) == 1.0
-    assert rule_argmax_accuracy(feats, [1, 1]) == 0.5
+def test_linking_argmax_accuracy() -> None:
+    feats = linking_features(TOY_QUESTIONS, TOY_SCHEMAS)
+    assert linking_argmax_accuracy(feats, [0, 1]) == 1.0
+    assert linking_argmax_accuracy(feats, [1, 1]) == 0.5
 
 
 # ------------------------------------------------------------------------ encoder

@@ -40,7 +40,7 @@ def test_a_written_directory_reads_back(tmp_path):
     out = tmp_path / "final"
     write_model_dir(out, _manifest(), _files)
     manifest = read_manifest(out)
-    assert manifest["format"] == "hhnas-final-model" and manifest["version"] == 1
+    assert manifest["format"] == "hhnas-final-model" and manifest["version"] == 2
     assert set(manifest["files"]) == set(FILES)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]  # no temp dir left
 
@@ -81,8 +81,8 @@ def test_another_version_or_format_is_refused(tmp_path):
     out = tmp_path / "final"
     write_model_dir(out, _manifest(), _files)
     manifest = json.loads((out / MANIFEST).read_text())
-    (out / MANIFEST).write_text(json.dumps({**manifest, "version": 2, "commit": "abc"}))
-    with pytest.raises(ModelDirError, match=r"version 2, this hhnas reads version 1.*abc"):
+    (out / MANIFEST).write_text(json.dumps({**manifest, "version": 1, "commit": "abc"}))
+    with pytest.raises(ModelDirError, match=r"version 1, this hhnas reads version 2.*abc"):
         read_manifest(out)
     (out / MANIFEST).write_text(json.dumps({**manifest, "format": "something-else"}))
     with pytest.raises(ModelDirError, match="not an hhnas final model"):

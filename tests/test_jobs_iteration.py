@@ -39,7 +39,7 @@ def files(tmp_path) -> dict[str, str]:
     arrays = {
         "backbone": onehot @ rng.normal(size=(N_CLASSES, 8)).astype(np.float32),
         "llm": np.stack([onehot, onehot], axis=1),
-        "rule": np.stack([onehot] * 7, axis=1),
+        "linking": np.stack([onehot] * 7, axis=1),
     }
     out = {"rows": str(rows), "classes": str(classes)}
     for name, arr in arrays.items():

@@ -42,15 +42,15 @@ def test_direction_probability_is_q_plus_over_q_sum():
 
 def test_additive_q_update_and_floor():
     q = {"s": {"+": 1.0, "-": 1.0}}
-    update_q(q, "s", "+", 0.02, alpha=5.0, rule="additive", q_min=0.05)
+    update_q(q, "s", "+", 0.02, alpha=5.0, update="additive", q_min=0.05)
     assert q["s"]["+"] == pytest.approx(1.1)
-    update_q(q, "s", "-", -0.5, alpha=5.0, rule="additive", q_min=0.05)
+    update_q(q, "s", "-", -0.5, alpha=5.0, update="additive", q_min=0.05)
     assert q["s"]["-"] == pytest.approx(0.05)  # 1 - 2.5 floored
 
 
 def test_multiplicative_q_update():
     q = {"s": {"+": 1.0, "-": 1.0}}
-    update_q(q, "s", "+", 0.02, alpha=5.0, rule="multiplicative", q_min=0.05)
+    update_q(q, "s", "+", 0.02, alpha=5.0, update="multiplicative", q_min=0.05)
     assert q["s"]["+"] == pytest.approx(math.exp(0.1))
 
 

@@ -175,13 +175,13 @@ def test_added_keys_at_their_earlier_meaning_leave_the_hash_alone():
 
 # `multiplicative` is left out: Q * exp(q_alpha * r) is unbounded and overflows to inf after
 # about 110 rewards of +1 at q_alpha 5 (docs/algorithm.md).
-RULES = {"additive": 5.0, "mean": 1.0, "ema": 0.3}
+UPDATES = {"additive": 5.0, "mean": 1.0, "ema": 0.3}
 FEATURES = ["p2", "p3", "learning_rate", "criterion_num"]
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    rule=st.sampled_from(sorted(RULES)),
+    update=st.sampled_from(sorted(UPDATES)),
     max_prob=st.floats(0.05, 1.0),
     updates=st.lists(
         st.tuples(
@@ -195,12 +195,21 @@ FEATURES = ["p2", "p3", "learning_rate", "criterion_num"]
         max_size=300,
     ),
 )
-def test_q_stays_positive_and_probabilities_in_range(rule, max_prob, updates):
+def test_q_stays_positive_and_probabilities_in_range(update, max_prob, updates):
     q = init_qtable(FEATURES, 1.0)
     counts = init_qcounts(FEATURES, 1.0)
     for s, a, value, p_hat, w in updates:
         update_q(
-            q, s, a, value - p_hat, RULES[rule], rule, 0.05, value=value, weight=w, counts=counts
+            q,
+            s,
+            a,
+            value - p_hat,
+            UPDATES[update],
+            update,
+            0.05,
+            value=value,
+            weight=w,
+            counts=counts,
         )
         assert all(v >= 0.05 and math.isfinite(v) for qs in q.values() for v in qs.values())
         probs = mutation_probabilities(q, max_prob)

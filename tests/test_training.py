@@ -56,9 +56,9 @@ def test_standardise_3d_pools_each_channel_over_databases() -> None:
 # ---------------------------------------------------------------------- the heads
 
 
-def _model(macro, readout=True, n_classes=3, rule_shape=(2, 3)):
+def _model(macro, readout=True, n_classes=3, linking_shape=(2, 3)):
     return HybridClassifier(
-        macro, PARAMS, n_classes, 5, (1, 3), rule_shape, cnn_filters=1, class_readout=readout
+        macro, PARAMS, n_classes, 5, (1, 3), linking_shape, cnn_filters=1, class_readout=readout
     )
 
 
@@ -67,14 +67,14 @@ def test_class_readout_adds_each_databases_score_to_its_own_logit() -> None:
     with torch.no_grad():
         model.head[-1].weight.zero_()
         model.head[-1].bias.zero_()
-        conv = model.rule.conv  # 1 filter, kernel 3: pick channel 0 at the centre tap
+        conv = model.linking.conv  # 1 filter, kernel 3: pick channel 0 at the centre tap
         conv.weight.zero_()
         conv.weight[0, 0, 1] = 1.0
         conv.bias.zero_()
-        model.rule.readout.weight.fill_(2.0)
-        model.rule.readout.bias.fill_(0.5)
-    rule = torch.tensor([[[1.0, -4.0, 3.0], [9.0, 9.0, 9.0]]])
-    logits = model(torch.zeros(1, 5), torch.zeros(1, 1, 3), rule)
+        model.linking.readout.weight.fill_(2.0)
+        model.linking.readout.bias.fill_(0.5)
+    linking = torch.tensor([[[1.0, -4.0, 3.0], [9.0, 9.0, 9.0]]])
+    logits = model(torch.zeros(1, 5), torch.zeros(1, 1, 3), linking)
     # 2 * relu(channel 0) + 0.5, position by position
     np.testing.assert_allclose(logits.detach().numpy(), [[2.5, 0.5, 6.5]])
 
@@ -87,8 +87,10 @@ def test_readout_switch_changes_only_the_readout_parameters() -> None:
 
 def test_readout_needs_one_position_per_class() -> None:
     with pytest.raises(ValueError, match="class-aligned readout"):
-        _model([1, 0, 1], rule_shape=(2, 4))
-    _model([1, 0, 1], readout=False, rule_shape=(2, 4))  # the paper's path alone has no such need
+        _model([1, 0, 1], linking_shape=(2, 4))
+    _model(
+        [1, 0, 1], readout=False, linking_shape=(2, 4)
+    )  # the paper's path alone has no such need
 
 
 @pytest.mark.parametrize(
@@ -97,7 +99,7 @@ def test_readout_needs_one_position_per_class() -> None:
 )
 def test_macro_bits_pick_the_branches(macro, branches) -> None:
     model = _model(macro)
-    assert (model.llm is not None, model.rule is not None) == branches
+    assert (model.llm is not None, model.linking is not None) == branches
 
 
 def test_no_branch_is_an_error() -> None:
@@ -150,16 +152,16 @@ def test_unknown_criterion_num_is_an_error() -> None:
 
 @pytest.fixture(scope="module")
 def toy_features():
-    """3 classes; the backbone carries a noisy class signal, rule channel 0 a clean one."""
+    """3 classes; the backbone carries a noisy class signal, linking channel 0 a clean one."""
     rng = np.random.default_rng(0)
     n = 120
     labels = np.arange(n) % 3
     splits = ["train"] * 80 + ["val"] * 20 + ["test"] * 20
     backbone = rng.normal(size=(n, 5)) + np.eye(3, 5)[labels] * 0.5
     llm = rng.normal(size=(n, 1, 3))
-    rule = rng.normal(size=(n, 2, 3)) * 0.1
-    rule[np.arange(n), 0, labels] += 1.0
-    return build_feature_set(splits, labels.tolist(), 3, backbone, llm, rule)
+    linking = rng.normal(size=(n, 2, 3)) * 0.1
+    linking[np.arange(n), 0, labels] += 1.0
+    return build_feature_set(splits, labels.tolist(), 3, backbone, llm, linking)
 
 
 def test_candidate_learns_and_records_every_epoch(toy_features) -> None:
@@ -168,7 +170,7 @@ def test_candidate_learns_and_records_every_epoch(toy_features) -> None:
     assert len(res["epochs"]) == TRAIN_CFG.epochs
     losses = [e["train_loss"] for e in res["epochs"]]
     assert losses[-1] < 0.5 * losses[0]
-    assert res["val_acc"] >= 0.9  # the rule channel separates the classes
+    assert res["val_acc"] >= 0.9  # the schema-linking channel separates the classes
     best = res["epochs"][res["best_epoch"] - 1]
     assert (best["val_acc"], best["test_acc"]) == (res["val_acc"], res["test_acc"])
     assert res["val_acc"] == max(e["val_acc"] for e in res["epochs"])

@@ -73,14 +73,14 @@ def _inputs(rows=13, backbone_grad=False):
     gen = torch.Generator().manual_seed(99)
     backbone = torch.randn(rows, BACKBONE, generator=gen).requires_grad_(backbone_grad)
     llm = torch.randn(rows, 2, N_CLASSES, generator=gen)
-    rule = torch.randn(rows, 7, N_CLASSES, generator=gen)
-    return backbone, llm, rule
+    linking = torch.randn(rows, 7, N_CLASSES, generator=gen)
+    return backbone, llm, linking
 
 
-def _reference_forward(model, backbone, llm, rule, masks):
+def _reference_forward(model, backbone, llm, linking, masks):
     """The Sequential head with explicit masks (None: no dropout)."""
     parts, scores = ([backbone] if model.use["backbone"] else []), []
-    for branch, x in ((model.llm, llm), (model.rule, rule)):
+    for branch, x in ((model.llm, llm), (model.linking, linking)):
         if branch is not None:
             feats, score = _reference_branch(branch, x)
             parts.append(feats)

@@ -339,7 +339,7 @@ def _final_inputs(wd: Path) -> dict[str, str]:
         "classes": base / "data/classes.json",
         "backbone": base / "features/backbone.npy",
         "llm": base / "features/llm.npy",
-        "rule": base / "features/rule.npy",
+        "linking": base / "features/linking.npy",
         "llm_classes": base / "features/llm_classes.npz",
         "backbone_model": wd / "results/models/backbone.json",
         "llm_model": wd / "results/models/llm",
@@ -456,11 +456,11 @@ def test_predict_refuses_a_damaged_or_foreign_model_dir(tiny_run, tmp_path):
     (d / "hhnas-model.json").write_text(json.dumps({**manifest, "version": 99}))
     proc = _predict(str(d), "--text", "q")
     assert "written in model format version 99, this hhnas reads version 1" in proc.stderr
-    manifest["features"]["code"]["rule_channels"] = ["table_token_frac"]
+    manifest["features"]["code"]["linking_channels"] = ["table_token_frac"]
     (d / "hhnas-model.json").write_text(json.dumps(manifest))
     proc = _predict(str(d), "--text", "q")
     assert "its features were computed differently" in proc.stderr
-    assert "rule_channels: model directory ['table_token_frac']" in proc.stderr
+    assert "linking_channels: model directory ['table_token_frac']" in proc.stderr
     proc = _predict(str(tmp_path), "--text", "q")
     assert "not an hhnas model directory (hhnas-model.json is missing)" in proc.stderr
 
@@ -489,7 +489,7 @@ def test_batch_prediction_rule_writes_the_csv(tiny_run, tmp_path):
 # ------------------------------------------------------------------------------ comparison
 
 COMPARED = ["hhnas", "random-mutation", "random", "optuna-tpe", "macro-only"]
-BASELINES = ["tfidf-lr", "rule-argmax", "model1-default"]
+BASELINES = ["tfidf-lr", "linking-argmax", "model1-default"]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from hhnas.io import read_json
 
 HIDDEN = -1  # the label a test row carries in the development view
 DEV_SPLITS = ("train", "val")
-FEATURES = ("llm", "rule", "backbone")
+FEATURES = ("llm", "linking", "backbone")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class DevData:
     splits: np.ndarray  # "train" | "val" | "test", one per row
     labels: np.ndarray  # int64, HIDDEN on test rows
     n_classes: int
-    features: dict[str, str]  # llm, rule, backbone: .npy paths, rows aligned with `texts`
+    features: dict[str, str]  # llm, linking, backbone: .npy paths, rows aligned with `texts`
 
     def rows(self, split: str) -> np.ndarray:
         """Row numbers of one split (test included: its inputs are not secret, its labels are)."""
@@ -59,7 +59,7 @@ class TestSplit:
 
 
 def load_splits(inputs: dict[str, str]) -> tuple[DevData, TestSplit]:
-    """``inputs``: rows (dataset.jsonl), classes (classes.json), llm, rule, backbone (.npy)."""
+    """``inputs``: rows (dataset.jsonl), classes (classes.json), llm, linking, backbone (.npy)."""
     records = read_dataset(inputs["rows"])
     n_classes = len(read_json(inputs["classes"])["classes"])
     splits = np.asarray([r["split"] for r in records])

@@ -44,7 +44,7 @@ def _train(fs: FeatureSet, params: Params, training: Training, seed: int) -> Tra
 
 def select_model1(dev: DevData, search: Search, training: Training, seed: int) -> Selection:
     params = dict(space_from_config(search.raw).initial)
-    arrays = {k: dev.feature(k) for k in ("backbone", "llm", "rule")}
+    arrays = {k: dev.feature(k) for k in ("backbone", "llm", "linking")}
     test_mask = dev.splits == "test"
     print(f"model1-default: macro {MACRO} params {params} seed {seed}", file=sys.stderr)
     # Standardisation uses training rows only, so dropping test rows changes no other row.

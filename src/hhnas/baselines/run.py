@@ -12,7 +12,7 @@ from hhnas.baselines.evaluation import BaselineResult, Selection
 from hhnas.config import Search, Training
 from hhnas.config.sections import Comparison, comparison_section
 
-BASELINES: tuple[str, ...] = ("tfidf-lr", "rule-argmax", "model1-default")
+BASELINES: tuple[str, ...] = ("tfidf-lr", "linking-argmax", "model1-default")
 
 
 def _select(
@@ -30,10 +30,10 @@ def _select(
         from hhnas.baselines.tfidf import select_tfidf
 
         return select_tfidf(dev, comparison, seed, threads)
-    if name == "rule-argmax":
-        from hhnas.baselines.rule_argmax import select_rule
+    if name == "linking-argmax":
+        from hhnas.baselines.linking_argmax import select_linking
 
-        return select_rule(dev, comparison)
+        return select_linking(dev, comparison)
     from hhnas.baselines.model1 import select_model1
 
     return select_model1(dev, search, training, seed)
@@ -42,10 +42,10 @@ def _select(
 def run_baseline(
     name: str, inputs: dict[str, str], cfg: dict[str, Any], seed: int, threads: int = 1
 ) -> BaselineResult:
-    """Run one baseline on the dataset behind ``inputs`` (rows, classes, llm, rule, backbone).
+    """Run one baseline on the dataset behind ``inputs`` (rows, classes, llm, linking, backbone).
 
     ``cfg`` is the whole workflow config, parsed here into the sections the baselines read
-    (``comparison``: tfidf_c_grid, rule_channel; ``search``; ``training``); ``threads`` only
+    (``comparison``: tfidf_c_grid, linking_channel; ``search``; ``training``); ``threads`` only
     parallelises the TF-IDF C grid and does not change any result. Accuracies are fractions in
     [0, 1].
     """

@@ -63,6 +63,25 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+# Keys and values renamed so that "rule" means a Snakemake rule only (the schema-linking
+# features were the "rule features"); an old configuration is told the new name.
+RENAMED = {"comparison.rule_channel": "comparison.linking_channel"}
+RENAMED_VALUES = {"comparison.baselines": {"rule-argmax": "linking-argmax"}}
+
+
+def _renamed_values(config: Mapping[str, Any]) -> list[str]:
+    out = []
+    for path, renamed in RENAMED_VALUES.items():
+        value: Any = config
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        for old in value if isinstance(value, list) else []:
+            if old in renamed:
+                new = renamed[old]
+                out.append(f"`{path}`: {old!r} was renamed {new!r}: rename it in your config")
+    return out
+
+
 def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str) -> list[str]:
     node = _resolve(node, root)
     if not isinstance(value, dict) or not isinstance(node, dict):
@@ -76,6 +95,8 @@ def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str)
             out += _unknown(sub, props[key], root, path)
         elif isinstance(extra, dict):
             out += _unknown(sub, extra, root, path)
+        elif path in RENAMED:
+            out.append(f"`{path}` was renamed `{RENAMED[path]}`: rename it in your config")
         elif extra is False:
             close = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
             hint = f"; did you mean `{f'{where}.' if where else ''}{close[0]}`?" if close else ""
@@ -87,7 +108,7 @@ def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str)
 def check_unknown_keys(config: Mapping[str, Any], schema: dict[str, Any] | None = None) -> None:
     """Refuse keys the schema does not know, naming the closest valid key."""
     schema = schema or read_schema()
-    problems = _unknown(dict(config), schema, schema, "")
+    problems = _unknown(dict(config), schema, schema, "") + _renamed_values(config)
     if problems:
         raise ConfigError(problems)
 

@@ -233,7 +233,7 @@ class Comparison:
     ablations: tuple[str, ...]
     baselines: tuple[str, ...]
     tfidf_c_grid: tuple[float, ...]
-    rule_channel: str
+    linking_channel: str
 
 
 @dataclass(frozen=True)
@@ -506,7 +506,7 @@ def comparison_section(config: Mapping[str, Any]) -> Comparison:
         ablations=tuple(comparison_names(config, "ablations")),
         baselines=tuple(comparison_names(config, "baselines")),
         tfidf_c_grid=tuple(float(c) for c in cmp["tfidf_c_grid"]),
-        rule_channel=str(cmp["rule_channel"]),
+        linking_channel=str(cmp["linking_channel"]),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def model_number(macro: list[int] | tuple[int, ...]) -> int:
-    """Paper's model names: M1 backbone only, M2 + LLM-CNN (p2), M3 + rule-CNN (p3), M4 both.
+    """Paper's model names: M1 backbone only, M2 + LLM-CNN (p2), M3 + linking-CNN (p3), M4 both.
 
     Templates without the backbone (p1 = 0, only reachable when p1 is mutable) are M5-M8.
     """

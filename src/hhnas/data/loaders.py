@@ -199,7 +199,7 @@ def load_csv(
     split_column: str | None = None,
     exclude_labels: tuple[str, ...] = (),
 ) -> list[Question]:
-    """A plain `text,label` CSV: a dataset without schemas (rule features are then zero).
+    """A plain `text,label` CSV: a dataset without schemas (schema-linking features are then zero).
 
     Rules (`DataError` naming file:line): the file must be UTF-8 with a header line; an empty
     file, a header with no data rows after it, a header without the text, label (or id, or

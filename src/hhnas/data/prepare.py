@@ -71,7 +71,7 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     Rules, in this order (counts.json keys in brackets):
     1. a question that is empty or only whitespace is dropped [rows_dropped_empty];
     2. Spider format: a question whose db_id has no entry in tables.json is dropped, since the
-       rule features need its schema [rows_dropped_unknown_db; the first few ids in
+       schema-linking features need its schema [rows_dropped_unknown_db; the first few ids in
        unknown_db_ids, how many distinct in classes_unknown_db];
     3. a ValueError stops the run if no row is left, or if every row left has one class
        (classification needs at least 2, whatever min_questions_per_class is); a class with

@@ -1,7 +1,7 @@
 """How alike two databases' schemas are, and which databases are alike enough to merge.
 
 A schema's names are its table names and column names, each normalised word by word as the
-rule features read them (hhnas.features.schema_linking.tokenize: lower case, `_`/`-` as spaces,
+linking features read them (hhnas.features.schema_linking.tokenize: lower case, `_`/`-` as spaces,
 simple plurals stripped, so Spider's chinook_1 "invoice lines" and store_1 "invoice_lines" are
 one name); tables and columns are kept apart (a table "singer" and a column "singer" differ).
 Two schemas' similarity is the Jaccard index of their name sets; databases at or above a

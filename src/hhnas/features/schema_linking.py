@@ -1,9 +1,9 @@
-"""Deterministic rule-based schema-linking features.
+"""Deterministic schema-linking features (hand-written lexical matching, nothing learned).
 
 For every (question, database) pair we measure how much of the question's
 vocabulary is covered by the database's table and column names. The output is a
 dense ``[N, R, C]`` float32 array (questions x signal channels x classes) whose
-channels are named in :data:`RULE_CHANNELS`:
+channels are named in :data:`LINKING_CHANNELS`:
 
 0. ``table_token_frac``: fraction of the question's distinct content tokens (stop
    words removed) that equal a token of some table name of the database.
@@ -52,7 +52,7 @@ import numpy as np
 
 from hhnas.records import DatabaseSchema
 
-RULE_CHANNELS: tuple[str, ...] = (
+LINKING_CHANNELS: tuple[str, ...] = (
     "table_token_frac",
     "column_token_frac",
     "table_ngram_hits",
@@ -212,11 +212,11 @@ def _ngram_hits(
             out[c] += 1.0
 
 
-def rule_features(texts: list[str], schemas: list[DatabaseSchema | None]) -> np.ndarray:
-    """Schema-linking features ``[N, len(RULE_CHANNELS), C]`` float32; see module doc."""
+def linking_features(texts: list[str], schemas: list[DatabaseSchema | None]) -> np.ndarray:
+    """Schema-linking features ``[N, len(LINKING_CHANNELS), C]`` float32; see module doc."""
     index = _Index(schemas)
     n_classes = len(schemas)
-    out = np.zeros((len(texts), len(RULE_CHANNELS), n_classes), dtype=np.float32)
+    out = np.zeros((len(texts), len(LINKING_CHANNELS), n_classes), dtype=np.float32)
     for q, text in enumerate(texts):
         tokens = tokenize(text)
         content = content_tokens(tokens)
@@ -232,7 +232,7 @@ def rule_features(texts: list[str], schemas: list[DatabaseSchema | None]) -> np.
     return out
 
 
-def rule_argmax_accuracy(features: np.ndarray, labels: np.ndarray | Sequence[int]) -> float:
+def linking_argmax_accuracy(features: np.ndarray, labels: np.ndarray | Sequence[int]) -> float:
     """Accuracy of predicting ``argmax_c sum_r features[n, r, c]`` (ties -> lowest index)."""
     labels = np.asarray(labels)
     if labels.size == 0:

@@ -257,7 +257,9 @@ def finetuned_members(
     torch.set_num_threads(final.threads)
     batch = final.finetune.batch_size
     probs = {
-        s: finetuned_probabilities(model, tokens.subset(fs.rows[s]), fs.llm[s], fs.rule[s], batch)
+        s: finetuned_probabilities(
+            model, tokens.subset(fs.rows[s]), fs.llm[s], fs.linking[s], batch
+        )
         for s in EVAL_SPLITS
     }
     return [model], [record], probs
@@ -291,7 +293,7 @@ def retrained_members(
         members.append(record)
     torch.set_num_threads(training.threads)
     probs = {
-        s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.rule[s]])
+        s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.linking[s]])
         for s in EVAL_SPLITS
     }
     return models, members, probs
@@ -403,7 +405,7 @@ def build_final_model(
                 int(models[0].encoder.config.hidden_size) if finetune else fs.backbone_dim
             ],
             "llm": list(fs.llm_shape),
-            "rule": list(fs.rule_shape),
+            "linking": list(fs.linking_shape),
         },
         "features": _identities(inputs, job.backbone, job.llm, job.final.features_threads),
     }

@@ -6,7 +6,7 @@ standardised with the training rows' statistics saved in the directory:
 * backbone: the frozen encoder's L2-normalised pooled embedding (same pooling, length, batch);
 * LLM: the question's embedding against the saved database vectors, centred with the saved
   mean question vector (a batch of one question cannot be centred on itself);
-* rule: schema linking against the classes' saved schemas.
+* linking: schema linking against the classes' saved schemas.
 
 Inputs no member reads are not computed (a Model 1 ensemble never loads the LLM). A directory
 with a fine-tuned encoder (``encoder/``, final.finetune) computes the backbone vector with that
@@ -43,7 +43,7 @@ from hhnas.training.data import Standardisation
 if TYPE_CHECKING:
     import torch
 
-INPUTS = ("backbone", "llm", "rule")
+INPUTS = ("backbone", "llm", "linking")
 EVAL_BATCH = 1024
 
 
@@ -66,7 +66,7 @@ def build_members(manifest: Manifest, state: Mapping[str, torch.Tensor]) -> list
             n_classes,
             int(shapes["backbone"][0]),
             tuple(shapes["llm"]),
-            tuple(shapes["rule"]),
+            tuple(shapes["linking"]),
             int(manifest["training"]["cnn_filters"]),
             bool(manifest["training"]["class_readout"]),
         )
@@ -215,10 +215,10 @@ class Predictor:
 
             q = question_vectors(self._provider(), texts)
             out["llm"] = ClassVectors(self.llm_databases, self.llm_question_mean).signals(q)
-        if "rule" in self.used:
-            from hhnas.features.schema_linking import rule_features
+        if "linking" in self.used:
+            from hhnas.features.schema_linking import linking_features
 
-            out["rule"] = rule_features(texts, self.schemas)
+            out["linking"] = linking_features(texts, self.schemas)
         return out
 
     def _provider(self) -> Any:
@@ -272,14 +272,14 @@ class Predictor:
 
         enc = self.encoder
         assert enc is not None and self.finetuned is not None
-        # LLM and rule inputs with the feature jobs' threads (as cached for training), the
+        # LLM and schema-linking inputs with the feature jobs' threads (as cached for training), the
         # encoder and heads with the final job's (as its metrics were computed).
         with torch_threads(self.threads):
-            llm, rule = self.model_inputs(self.raw_inputs(texts), len(texts))[1:]
+            llm, linking = self.model_inputs(self.raw_inputs(texts), len(texts))[1:]
         tokens = TokenCache(**tokenize_texts(self.encoder_dir, texts, int(enc["max_length"])))
         with torch_threads(int(enc["threads"])):
             return finetuned_probabilities(
-                self.finetuned, tokens, llm, rule, int(enc["recipe"]["batch_size"])
+                self.finetuned, tokens, llm, linking, int(enc["recipe"]["batch_size"])
             )
 
     def top_k(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:

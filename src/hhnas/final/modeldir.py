@@ -10,7 +10,7 @@ A directory is self-contained for prediction except for the two pretrained model
                           (transformers' save_pretrained), which replace the named backbone
     features.npz          standardisation statistics of each input (training rows), the LLM's
                           database vectors and the mean question vector they were centred with
-    classes.json          the labels in output order and each class's schema (rule features)
+    classes.json          the labels in output order and each class's schema (for schema linking)
     metrics.json          validation and test accuracy, top-3, per class; the search's figures
 
 Reading a directory checks the format, its version, every file's hash and the feature settings
@@ -29,7 +29,9 @@ from hhnas.io import read_json, sha256_file, write_dir, write_json
 from hhnas.records import Params
 
 FORMAT = "hhnas-final-model"
-VERSION = 1
+# 2: the schema-linking input is named "linking" (manifest inputs, code settings, weight names),
+# not "rule"; a version-1 directory is refused with the commit that can read it.
+VERSION = 2
 MANIFEST = "hhnas-model.json"
 WEIGHTS = "weights.safetensors"
 FEATURES = "features.npz"
@@ -66,11 +68,11 @@ class HeadSettings(TypedDict):
 
 
 class InputShapes(TypedDict):
-    """Each input's shape per row: the backbone vector's width, the LLM and rule arrays'."""
+    """Each input's shape per row: the backbone vector's width, the LLM's and linking's arrays."""
 
     backbone: list[int]
     llm: list[int]
-    rule: list[int]
+    linking: list[int]
 
 
 class ModelIdentity(TypedDict):
@@ -96,7 +98,7 @@ class LLMIdentity(ModelIdentity):
 class CodeSettings(TypedDict):
     """What this code computes for the inputs beyond the config (:func:`feature_code_settings`)."""
 
-    rule_channels: list[str]
+    linking_channels: list[str]
     llm_question_prompt: str
     llm_database_description: str
 
@@ -165,13 +167,13 @@ def model_weights_sha256(model_dir: str | os.PathLike) -> str:
 
 
 def feature_code_settings() -> CodeSettings:
-    """What this code computes for the inputs, beyond the config: the rule channels and the
+    """What this code computes for the inputs, beyond the config: the linking channels and the
     LLM's prompt texts. A directory written by code that computed them differently is refused."""
     from hhnas.features.llm import describe_database, question_prompt
-    from hhnas.features.schema_linking import RULE_CHANNELS
+    from hhnas.features.schema_linking import LINKING_CHANNELS
 
     return {
-        "rule_channels": list(RULE_CHANNELS),
+        "linking_channels": list(LINKING_CHANNELS),
         "llm_question_prompt": question_prompt("{question}"),
         "llm_database_description": describe_database(
             "{name}", {"tables": ["{tables}"], "columns": ["{columns}"]}

@@ -60,7 +60,7 @@ class StateIdentity(TypedDict):
 class IterationJob:
     """What one iteration job reads and writes. ``config`` is parsed once, from the payload
     (its search section is the variant's, hhnas.config.variants). ``inputs``: rows, classes,
-    llm, rule, and backbone (cached embeddings, frozen mode) or tokens + model (token cache and
+    llm, linking, and backbone (cached embeddings, frozen mode) or tokens + model (token cache and
     the backbone.json naming the encoder, fine-tuning mode)."""
 
     config: JobConfig
@@ -161,7 +161,7 @@ def load_features(inputs: dict[str, str], with_backbone: bool) -> FeatureSet:
         len(read_json(inputs["classes"])["classes"]),
         np.load(inputs["backbone"]) if with_backbone else None,
         np.load(inputs["llm"]),
-        np.load(inputs["rule"]),
+        np.load(inputs["linking"]),
     )
 
 

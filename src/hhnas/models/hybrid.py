@@ -1,7 +1,7 @@
 """The hybrid templates of the paper, built from a plain dict of parameters.
 
 Model 1: backbone features -> MLP. Model 2: + a parallel CNN over LLM features. Model 3: + a
-parallel CNN over rule-based features. Model 4: both CNNs. The CNNs see the per-database signals
+parallel CNN over schema-linking features. Model 4: both CNNs. The CNNs see the per-database signals
 as a 1-D sequence over databases (channels = signal kinds), so `kernel_size` mixes neighbouring
 databases' scores and `layer_size2` sizes each branch's output.
 
@@ -155,7 +155,7 @@ class HybridClassifier(nn.Module):
         n_classes: int,
         backbone_dim: int,
         llm_shape: tuple[int, int],
-        rule_shape: tuple[int, int],
+        linking_shape: tuple[int, int],
         cnn_filters: int,
         class_readout: bool = True,
     ):
@@ -163,9 +163,9 @@ class HybridClassifier(nn.Module):
         p1, p2, p3 = (bool(b) for b in macro)
         ls1, ls2 = int(params["layer_size1"]), int(params["layer_size2"])
         drop, ks = float(params["dropout_rate"]), int(params["kernel_size"])
-        self.use = {"backbone": p1, "llm": p2, "rule": p3}
+        self.use = {"backbone": p1, "llm": p2, "linking": p3}
         width = backbone_dim if p1 else 0
-        for name, shape in (("llm", llm_shape), ("rule", rule_shape)):
+        for name, shape in (("llm", llm_shape), ("linking", linking_shape)):
             if shape[1] != n_classes and class_readout:
                 raise ValueError(
                     f"{name} features cover {shape[1]} databases but there are {n_classes} "
@@ -173,7 +173,7 @@ class HybridClassifier(nn.Module):
                 )
         branch = (cnn_filters, ks, ls2, drop, class_readout)
         self.llm = CNNBranch(*llm_shape, *branch) if p2 else None
-        self.rule = CNNBranch(*rule_shape, *branch) if p3 else None
+        self.linking = CNNBranch(*linking_shape, *branch) if p3 else None
         width += ls2 * (p2 + p3)
         if width == 0:
             raise ValueError(f"macro bits {macro} enable no input branch: nothing to classify from")
@@ -191,11 +191,11 @@ class HybridClassifier(nn.Module):
         )
 
     def forward(
-        self, backbone: torch.Tensor, llm: torch.Tensor, rule: torch.Tensor
+        self, backbone: torch.Tensor, llm: torch.Tensor, linking: torch.Tensor
     ) -> torch.Tensor:
         parts = [backbone] if self.use["backbone"] else []
         scores = []
-        for branch, x in ((self.llm, llm), (self.rule, rule)):
+        for branch, x in ((self.llm, llm), (self.linking, linking)):
             if branch is not None:
                 feats, score = branch(x)
                 parts.append(feats)

@@ -96,7 +96,7 @@ BASELINES = ("all", "ok", "parent")
 
 
 def reward_baseline(
-    state: SearchState, accuracy: float, rule: str = "all", parent: str = "last"
+    state: SearchState, accuracy: float, baseline: str = "all", parent: str = "last"
 ) -> float:
     """p_hat, what the candidate's accuracy is compared with (`search.reward_baseline`).
 
@@ -110,17 +110,17 @@ def reward_baseline(
     (reward 0).
     """
     accuracies = state["accuracies"]
-    if rule == "all":
+    if baseline == "all":
         pool = accuracies
-    elif rule == "ok":
+    elif baseline == "ok":
         pool = [a for a in accuracies if a != FAILED_SCORE]
-    elif rule == "parent":
+    elif baseline == "parent":
         if not state["history"]:
             return accuracy
         return float((state["best"] if parent == "best" else state["history"][-1])["accuracy"])
     else:
         raise ValueError(
-            f"search.reward_baseline must be one of {', '.join(BASELINES)}, got {rule!r}"
+            f"search.reward_baseline must be one of {', '.join(BASELINES)}, got {baseline!r}"
         )
     return sum(pool) / len(pool) if pool else accuracy
 

@@ -42,7 +42,7 @@ def update_q(
     action: str,
     reward: float,
     alpha: float,
-    rule: str,
+    update: str,
     q_min: float,
     *,
     value: float | None = None,
@@ -69,14 +69,14 @@ def update_q(
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     cur = q[s][action]
-    if rule == "additive":
+    if update == "additive":
         new = cur + alpha * weight * reward
-    elif rule == "multiplicative":
+    elif update == "multiplicative":
         new = cur * math.exp(alpha * weight * reward)
-    elif rule in ("mean", "ema"):
+    elif update in ("mean", "ema"):
         if value is None:
-            raise ValueError(f"q_update={rule!r} needs the candidate's value")
-        if rule == "mean":
+            raise ValueError(f"q_update={update!r} needs the candidate's value")
+        if update == "mean":
             if counts is None:
                 raise ValueError("q_update='mean' needs the evidence counts")
             n = counts[s][action] + weight
@@ -85,5 +85,5 @@ def update_q(
         else:
             new = cur + min(1.0, alpha * weight) * (value - cur)
     else:
-        raise ValueError(f"search.q_update must be one of {', '.join(Q_UPDATES)}, got {rule!r}")
+        raise ValueError(f"search.q_update must be one of {', '.join(Q_UPDATES)}, got {update!r}")
     q[s][action] = max(q_min, new)

@@ -49,7 +49,7 @@ def build_model(
         fs.n_classes,
         fs.backbone_dim,
         fs.llm_shape,
-        fs.rule_shape,
+        fs.linking_shape,
         training.cnn_filters,
         training.class_readout,
     )
@@ -58,7 +58,7 @@ def build_model(
 @contextlib.contextmanager
 def subnormals_flushed() -> Iterator[None]:
     """Subnormal floats make CPU arithmetic many times slower, and RMSprop's running squares of
-    near-zero gradients (e.g. a branch over all-zero rule features) decay into them
+    near-zero gradients (e.g. a branch over all-zero schema-linking features) decay into them
     (benchmarks/README.md); below 1.2e-38 they change no accuracy a run can see. The flag is
     the processor's, global to the thread: it is set back afterwards, since other code (e.g.
     hypothesis' float strategies in the same test process) needs IEEE-754 subnormals."""
@@ -96,10 +96,10 @@ def _train(
         n, bs = fs.y["train"].shape[0], training.batch_size
 
         def inputs(split: str, idx: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
-            return fs.backbone[split][idx], fs.llm[split][idx], fs.rule[split][idx]
+            return fs.backbone[split][idx], fs.llm[split][idx], fs.linking[split][idx]
 
         # Inputs the template never reads are not gathered: it gets empty tensors for them.
-        used = (model.use["backbone"], model.use["llm"], model.use["rule"])
+        used = (model.use["backbone"], model.use["llm"], model.use["linking"])
 
         def train_batches(epoch: int) -> Iterator[tuple]:
             order = torch.randperm(n, generator=gen)

@@ -16,7 +16,7 @@ class FeatureSet:
 
     backbone: dict[str, torch.Tensor]  # empty in fine-tuning mode: the encoder computes it
     llm: dict[str, torch.Tensor]
-    rule: dict[str, torch.Tensor]
+    linking: dict[str, torch.Tensor]
     y: dict[str, torch.Tensor]
     n_classes: int
     rows: dict[str, np.ndarray]  # each split's row numbers in the dataset (token cache index)
@@ -35,8 +35,8 @@ class FeatureSet:
         return tuple(self.llm["train"].shape[1:])  # type: ignore[return-value]
 
     @property
-    def rule_shape(self) -> tuple[int, int]:
-        return tuple(self.rule["train"].shape[1:])  # type: ignore[return-value]
+    def linking_shape(self) -> tuple[int, int]:
+        return tuple(self.linking["train"].shape[1:])  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,11 @@ def build_feature_set(
     n_classes: int,
     backbone: np.ndarray | None,
     llm: np.ndarray,
-    rule: np.ndarray,
+    linking: np.ndarray,
 ) -> FeatureSet:
     split_arr = np.asarray(splits)
     n = len(splits)
-    arrays = {"backbone": backbone, "llm": llm, "rule": rule}
+    arrays = {"backbone": backbone, "llm": llm, "linking": linking}
     for name, arr in arrays.items():
         if arr is not None and arr.shape[0] != n:
             raise ValueError(
@@ -99,5 +99,5 @@ def build_feature_set(
     y = np.asarray(labels, dtype=np.int64)
     ys = {s: torch.from_numpy(y[rows[s]]) for s in SPLITS}
     return FeatureSet(
-        per_split["backbone"], per_split["llm"], per_split["rule"], ys, n_classes, rows, stats
+        per_split["backbone"], per_split["llm"], per_split["linking"], ys, n_classes, rows, stats
     )

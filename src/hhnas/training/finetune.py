@@ -111,10 +111,10 @@ class FineTunedHybrid(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         llm: torch.Tensor,
-        rule: torch.Tensor,
+        linking: torch.Tensor,
     ) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        return self.head(pool(hidden.last_hidden_state, attention_mask, self.pooling), llm, rule)
+        return self.head(pool(hidden.last_hidden_state, attention_mask, self.pooling), llm, linking)
 
 
 def pick_device(training: Training) -> torch.device:
@@ -164,7 +164,7 @@ def train_finetune_candidate(
             fs.n_classes,
             int(encoder.config.hidden_size),
             fs.llm_shape,
-            fs.rule_shape,
+            fs.linking_shape,
             training.cnn_filters,
             training.class_readout,
         )
@@ -183,7 +183,7 @@ def train_finetune_candidate(
             int(params["criterion_num"]), groups, lr, training, fused=device.type == "cuda"
         )
         llm = {s: t.to(device) for s, t in fs.llm.items()}
-        rule = {s: t.to(device) for s, t in fs.rule.items()}
+        linking = {s: t.to(device) for s, t in fs.linking.items()}
         ys = {s: t.to(device) for s, t in fs.y.items()}
         rows = fs.rows
         pin = device.type == "cuda"
@@ -195,7 +195,7 @@ def train_finetune_candidate(
             for pos in bucketed_batches(tokens.lengths[rows[split]], bs, rng):
                 ids, mask = tokens.pad(rows[split][pos])
                 p = torch.from_numpy(pos).to(device)
-                yield (move(ids), move(mask), llm[split][p], rule[split][p]), ys[split][p]
+                yield (move(ids), move(mask), llm[split][p], linking[split][p]), ys[split][p]
 
         bs = training.batch_size
 
@@ -231,7 +231,7 @@ def finetuned_probabilities(
     model: FineTunedHybrid,
     tokens: TokenCache,
     llm: torch.Tensor,
-    rule: torch.Tensor,
+    linking: torch.Tensor,
     batch_size: int,
 ) -> np.ndarray:
     """``[N, C]`` softmax probabilities of every row of ``tokens`` (float64, in row order),
@@ -245,7 +245,7 @@ def finetuned_probabilities(
         for pos in bucketed_batches(tokens.lengths, batch_size, None):
             ids, mask = tokens.pad(pos)
             p = torch.from_numpy(pos)
-            probs = torch.softmax(model(ids, mask, llm[p], rule[p]).float(), dim=1)
+            probs = torch.softmax(model(ids, mask, llm[p], linking[p]).float(), dim=1)
             if out is None:
                 out = np.zeros((n, probs.shape[1]))
             out[pos] = probs.double().numpy()

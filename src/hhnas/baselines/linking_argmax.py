@@ -1,7 +1,7 @@
-"""``rule-argmax``: predict the database whose schema-linking score is highest; nothing trained.
+"""``linking-argmax``: predict the database whose schema-linking score is highest; nothing trained.
 
-The score is one channel of the rule features (``comparison.rule_channel``, default
-``idf_coverage``; names in :data:`RULE_CHANNELS`), read raw from ``rule.npy``. Ties go to the
+The score is one channel of the schema-linking features (``comparison.linking_channel``, default
+``idf_coverage``; names in :data:`LINKING_CHANNELS`), read raw from ``linking.npy``. Ties go to the
 lowest class index (``numpy.argmax`` returns the first maximum), so a question that matches no
 schema at all (every score 0) is predicted as class 0.
 """
@@ -13,14 +13,14 @@ import numpy as np
 from hhnas.baselines.data import DevData, TestSplit
 from hhnas.baselines.evaluation import Selection, accuracy
 from hhnas.config.sections import Comparison
-from hhnas.features.schema_linking import RULE_CHANNELS
+from hhnas.features.schema_linking import LINKING_CHANNELS
 
 
-def rule_channel(comparison: Comparison) -> str:
-    name = comparison.rule_channel
-    if name not in RULE_CHANNELS:
+def linking_channel(comparison: Comparison) -> str:
+    name = comparison.linking_channel
+    if name not in LINKING_CHANNELS:
         raise ValueError(
-            f"comparison.rule_channel must be one of {list(RULE_CHANNELS)}, got {name!r}"
+            f"comparison.linking_channel must be one of {list(LINKING_CHANNELS)}, got {name!r}"
         )
     return name
 
@@ -35,15 +35,15 @@ def n_tied(scores: np.ndarray) -> int:
     return int(((scores == scores.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum())
 
 
-def select_rule(dev: DevData, comparison: Comparison) -> Selection:
-    name = rule_channel(comparison)
-    rule = dev.feature("rule")
-    if rule.ndim != 3 or rule.shape[1:] != (len(RULE_CHANNELS), dev.n_classes):
+def select_linking(dev: DevData, comparison: Comparison) -> Selection:
+    name = linking_channel(comparison)
+    linking = dev.feature("linking")
+    if linking.ndim != 3 or linking.shape[1:] != (len(LINKING_CHANNELS), dev.n_classes):
         raise ValueError(
-            f"rule features have shape {rule.shape}, expected "
-            f"[rows, {len(RULE_CHANNELS)} channels, {dev.n_classes} classes]"
+            f"schema-linking features have shape {linking.shape}, expected "
+            f"[rows, {len(LINKING_CHANNELS)} channels, {dev.n_classes} classes]"
         )
-    scores = rule[:, RULE_CHANNELS.index(name), :]
+    scores = linking[:, LINKING_CHANNELS.index(name), :]
     val_rows = dev.rows("val")
     val_acc = accuracy(argmax_lowest(scores[val_rows]), dev.y("val"))
 
