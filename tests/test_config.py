@@ -234,6 +234,10 @@ BAD = {
         _set("comparison.rule_channel", "idf_coverage"),
         "`comparison.rule_channel` was renamed `comparison.linking_channel`",
     ),
+    "the old name of the mean update": (
+        _set("search.mean_rule", "signed"),
+        "`search.mean_rule` was renamed `search.mean_update`",
+    ),
     "the old name of the linking baseline": (
         _set("comparison.baselines", ["tfidf-lr", "rule-argmax"]),
         "`comparison.baselines`: 'rule-argmax' was renamed 'linking-argmax'",
@@ -516,3 +520,12 @@ def test_an_llm_layer_the_model_lacks_stops_before_any_job(raw, layer, ok):
         f"llm.layer={layer}: SmolLM2-135M-Instruct.Q4_1.gguf has 30 blocks, so the layer must "
         "lie in [-31, 30]"
     ) in str(err.value)
+
+
+def test_renamed_search_keys_keep_the_hash_of_finished_searches():
+    # mean_update/variance_update were mean_rule/variance_rule when the searches of earlier
+    # versions were hashed: the hash reads them under those names.
+    from hhnas.config.sections import hashed_search
+
+    hashed = hashed_search({"mean_update": "signed", "variance_update": "moment", "k": 1.0}, ())
+    assert hashed == {"mean_rule": "signed", "variance_rule": "moment", "k": 1.0}

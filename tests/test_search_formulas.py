@@ -54,7 +54,7 @@ def test_multiplicative_q_update():
     assert q["s"]["+"] == pytest.approx(math.exp(0.1))
 
 
-def test_mean_rule_literal_and_signed():
+def test_mean_update_literal_and_signed():
     # k (p - p_hat) = 0.5 * (0.9 - 0.8) = 0.05
     assert update_mean(0.4, 0.3, 0.9, 0.8, 0.5, "literal") == pytest.approx(0.45)
     assert update_mean(0.4, 0.6, 0.9, 0.8, 0.5, "signed") == pytest.approx(0.45)
@@ -64,7 +64,7 @@ def test_mean_rule_literal_and_signed():
     assert update_mean(0.4, 0.6, 0.7, 0.8, 0.5, "signed") == pytest.approx(0.35)
 
 
-def test_distance_variance_rule_outside_and_inside():
+def test_distance_variance_update_outside_and_inside():
     # sigma = 0.2, mu = 0.5
     # outside: s = 0.8, |s-mu|/sigma = 1.5 -> 0.04 + 0.5 * 0.5 * 0.1 = 0.065
     assert update_variance_distance(0.04, 0.5, 0.8, 0.9, 0.8, 0.5) == pytest.approx(0.065)
@@ -74,7 +74,7 @@ def test_distance_variance_rule_outside_and_inside():
     assert update_variance_distance(0.04, 0.5, 0.8, 0.7, 0.8, 0.5) == pytest.approx(0.015)
 
 
-def test_moment_variance_rule():
+def test_moment_variance_update():
     # ((0.8-0.5)^2 - 0.04) / 0.04 = 1.25 -> 0.04 + 0.5 * 1.25 * 0.1 = 0.1025
     assert update_variance_moment(0.04, 0.5, 0.8, 0.9, 0.8, 0.5) == pytest.approx(0.1025)
 

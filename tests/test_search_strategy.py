@@ -109,11 +109,11 @@ def test_rewarded_mutations_become_more_likely(literal_search_cfg):
 @given(
     seed=st.integers(0, 10_000),
     accs=st.lists(st.floats(0, 1), min_size=1, max_size=25),
-    var_rule=st.sampled_from(["distance", "moment"]),
-    mean_rule=st.sampled_from(["signed", "literal"]),
+    var_update=st.sampled_from(["distance", "moment"]),
+    mean_update=st.sampled_from(["signed", "literal"]),
 )
-def test_every_proposal_is_valid(search_cfg, seed, accs, var_rule, mean_rule):
-    search_cfg = {**search_cfg, "variance_rule": var_rule, "mean_rule": mean_rule}
+def test_every_proposal_is_valid(search_cfg, seed, accs, var_update, mean_update):
+    search_cfg = {**search_cfg, "variance_update": var_update, "mean_update": mean_update}
     s = HHNASStrategy(Search.from_mapping(search_cfg))
     cands, state = _run(s, seed, accs)
     spec = search_cfg["parameters"]

@@ -65,7 +65,11 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 
 # Keys and values renamed so that "rule" means a Snakemake rule only (the schema-linking
 # features were the "rule features"); an old configuration is told the new name.
-RENAMED = {"comparison.rule_channel": "comparison.linking_channel"}
+RENAMED = {
+    "comparison.rule_channel": "comparison.linking_channel",
+    "search.mean_rule": "search.mean_update",
+    "search.variance_rule": "search.variance_update",
+}
 RENAMED_VALUES = {"comparison.baselines": {"rule-argmax": "linking-argmax"}}
 
 

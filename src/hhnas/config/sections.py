@@ -163,10 +163,15 @@ class LLM:
 SEARCH_ADDED: dict[str, Any] = {"reward_baseline": "all", "credit": "full", "q_prior_weight": 1.0}
 
 
+# Keys renamed since searches were first hashed (2026-12-05: "rule" means a Snakemake rule only),
+# hashed under their first names so that a finished search keeps its hash and its files.
+HASHED_AS = {"mean_update": "mean_rule", "variance_update": "variance_rule"}
+
+
 def hashed_search(search: Mapping[str, Any], budget_keys: tuple[str, ...]) -> dict[str, Any]:
     """The part of `search` that decides a search's outcome: without the run length, without
     an added key at its earlier meaning, and without q_prior_weight unless q_update reads it."""
-    out = {k: v for k, v in search.items() if k not in budget_keys}
+    out = {HASHED_AS.get(k, k): v for k, v in search.items() if k not in budget_keys}
     if out.get("q_update") != "mean":
         out.pop("q_prior_weight", None)
     for key in ("reward_baseline", "credit"):
@@ -189,8 +194,8 @@ class Search:
     q_alpha: float
     q_update: str
     q_min: float
-    mean_rule: str
-    variance_rule: str
+    mean_update: str
+    variance_update: str
     variance_mean: str
     var_init: float
     var_min: float

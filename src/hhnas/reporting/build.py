@@ -63,9 +63,9 @@ CHOICES = {
     "search.q_alpha": "Step size of the Q update (not given in the paper).",
     "search.q_min": "Floor that keeps every Q(s,a) positive so P(s) and the direction ratio "
     "stay defined and no parameter is frozen for ever.",
-    "search.mean_rule": "signed = mu + k*sign(s-mu)*(p-p_hat), the paper's prose; literal = the "
+    "search.mean_update": "signed = mu + k*sign(s-mu)*(p-p_hat), the paper's prose; literal = the "
     "printed formula without the sign.",
-    "search.variance_rule": "Which of the paper's two variance rules (distance or moment).",
+    "search.variance_update": "Which of the paper's two variance rules (distance or moment).",
     "search.variance_mean": "Whether the variance rule uses the mean before (old) or after (new) "
     "the mean update of the same iteration.",
     "search.parent": "Which architecture the next mutation starts from: the last evaluated one "

@@ -101,7 +101,7 @@ class HHNASStrategy(SearchStrategy):
             if "sample" in m:
                 st = state["stats"][name]
                 mu_old, s = st["mean"], m["sample"]
-                mu_new = update_mean(mu_old, s, accuracy, avg, k, cfg.mean_rule)
+                mu_new = update_mean(mu_old, s, accuracy, avg, k, cfg.mean_update)
                 mu_for_var = mu_old if cfg.variance_mean == "old" else mu_new
                 st["var"] = update_variance(
                     st["var"],
@@ -110,7 +110,7 @@ class HHNASStrategy(SearchStrategy):
                     accuracy,
                     avg,
                     k,
-                    cfg.variance_rule,
+                    cfg.variance_update,
                     cfg.var_min,
                     cfg.var_max,
                 )

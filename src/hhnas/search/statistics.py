@@ -20,7 +20,7 @@ def update_mean(mu: float, s: float, acc: float, avg_acc: float, k: float, form:
         return mu + delta
     if form == "signed":
         return mu + math.copysign(1.0, s - mu) * delta if s != mu else mu
-    raise ValueError(f"search.mean_rule must be 'signed' or 'literal', got {form!r}")
+    raise ValueError(f"search.mean_update must be 'signed' or 'literal', got {form!r}")
 
 
 def update_variance_distance(
@@ -58,5 +58,5 @@ def update_variance(
     elif form == "moment":
         new = update_variance_moment(var, mu, s, acc, avg_acc, k)
     else:
-        raise ValueError(f"search.variance_rule must be 'distance' or 'moment', got {form!r}")
+        raise ValueError(f"search.variance_update must be 'distance' or 'moment', got {form!r}")
     return min(var_max, max(var_min, new))
