@@ -16,6 +16,7 @@ include: "rules/final.smk"
 include: "rules/compare.smk"
 include: "rules/study.smk"
 include: "rules/report.smk"
+include: "rules/finish.smk"
 
 
 rule all:

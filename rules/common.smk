@@ -2,7 +2,6 @@ import json
 import os
 import re
 import sys
-import threading
 from dataclasses import asdict
 
 from snakemake.exceptions import WorkflowError
@@ -54,23 +53,6 @@ CAPTIONS = sorted(
     for f in os.listdir(os.path.join(workflow.basedir, "report"))
     if f.endswith(".rst")
 )
-
-
-def cancel_scheduler_timers():
-    """At the workflow's end, cancel the re-evaluation timers Snakemake's scheduler left armed
-    (profiles/default/config.yaml says why): Python would otherwise wait for the last of them,
-    up to a timespan, before exiting."""
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-
-
-onsuccess:
-    cancel_scheduler_timers()
-
-
-onerror:
-    cancel_scheduler_timers()
 
 
 # How iteration jobs start (rules/search.smk's resources): under conda or a container, that
