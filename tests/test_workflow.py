@@ -455,7 +455,7 @@ def test_predict_refuses_a_damaged_or_foreign_model_dir(tiny_run, tmp_path):
     manifest = json.loads((d / "hhnas-model.json").read_text())
     (d / "hhnas-model.json").write_text(json.dumps({**manifest, "version": 99}))
     proc = _predict(str(d), "--text", "q")
-    assert "written in model format version 99, this hhnas reads version 1" in proc.stderr
+    assert "written in model format version 99, this hhnas reads version 2" in proc.stderr
     manifest["features"]["code"]["linking_channels"] = ["table_token_frac"]
     (d / "hhnas-model.json").write_text(json.dumps(manifest))
     proc = _predict(str(d), "--text", "q")
