@@ -117,33 +117,31 @@ class Score(TypedDict):
     cost: float | None
 
 
-class Metrics(TypedDict):
-    """An iteration's metrics file: the candidate, its training result and its score (the key
-    order of the file is the order of the keys here)."""
+class MetricsSource(TypedDict):
+    """Which search and experiment an iteration's metrics file belongs to."""
 
     version: int
     variant: str
     strategy: str
     dataset: str
     experiment: int
+
+
+class CandidateRow(TypedDict):
+    """A candidate as its metrics name it: ``mutated`` is the sorted names of the features
+    mutated, without their actions."""
+
     iteration: int
     model: int
     macro: list[int]
     params: Params
     mutated: list[str]
-    status: Literal["ok", "failed"]
-    error: str | None
-    error_class: str | None
-    val_acc: float
-    test_acc: float | None
-    best_epoch: int | None
-    n_params: int | None
-    epochs: list[Epoch]
-    device: NotRequired[str]
-    seconds: NotRequired[float]
-    peak_memory_mb: NotRequired[float]
-    objective: float
-    cost: float | None
+
+
+class Metrics(MetricsSource, CandidateRow, TrainResult, Score):
+    """An iteration's metrics file: where it belongs, the candidate, its training result and its
+    score, then the job's seconds (the key order of the file is the order of the bases)."""
+
     job_seconds: float
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 
 from hhnas.config import Search
-from hhnas.records import Candidate, Evaluation, Params, SearchState
+from hhnas.records import Candidate, CandidateRow, Evaluation, SearchState
 from hhnas.search.objective import objective
 from hhnas.search.strategy import make_strategy
 
@@ -30,14 +30,9 @@ from hhnas.search.strategy import make_strategy
 Evaluator = Callable[[int, list[Candidate]], list[Evaluation]]
 
 
-class TraceRecord(TypedDict):
+class TraceRecord(CandidateRow):
     """One candidate of a simulated search, its simulated result and the objective observed."""
 
-    iteration: int
-    model: int
-    macro: list[int]
-    params: Params
-    mutated: list[str]
     status: Literal["ok", "failed"]
     val_acc: float
     test_acc: float
