@@ -10,7 +10,7 @@ The mapping itself stays beside them: it is what the search's config hash is com
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hhnas.config.sections import (
@@ -19,7 +19,7 @@ from hhnas.config.sections import (
     FinalFinetune,
     Search,
     Training,
-    typed_values,
+    nested_section,
 )
 
 
@@ -70,16 +70,11 @@ class FinalJobConfig(JobConfig):
     def from_mapping(cls, raw: Mapping[str, Any]) -> FinalJobConfig:
         job = JobConfig.from_mapping(raw)
         final = raw["final"]
-        finetune = typed_values(FinalFinetune, "final.finetune", final["finetune"])
         return cls(
-            raw=job.raw,
-            search=job.search,
-            training=job.training,
-            backbone=job.backbone,
-            llm=job.llm,
+            **{f.name: getattr(job, f.name) for f in fields(JobConfig)},
             final=FinalJob(
                 ensemble=int(final["ensemble"]),
-                finetune=FinalFinetune(**finetune),
+                finetune=nested_section(FinalFinetune, "final.finetune", final),
                 threads=int(final["threads"]),
                 features_threads=int(raw["features_threads"]),
             ),
