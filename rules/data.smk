@@ -7,6 +7,7 @@ rule prepare_dataset:
             caption="../report/counts.rst",
             category="Data",
         ),
+        groups="results/{dataset}/data/groups.json",
     log:
         "results/logs/{dataset}/prepare_dataset.log",
     priority: UPSTREAM_PRIORITY

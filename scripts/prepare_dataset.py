@@ -1,4 +1,4 @@
-"""Adapter: raw dataset files -> dataset.jsonl, classes.json, counts.json."""
+"""Adapter: raw dataset files -> dataset.jsonl, classes.json, counts.json, groups.json."""
 
 import sys
 from pathlib import Path
@@ -13,4 +13,4 @@ sm = snakemake  # noqa: F821
 with job_log(sm.log[0]):
     built = build_dataset(sm.wildcards.dataset, sm.params.dataset_cfg, sm.params.data_cfg)
     print(built["counts"])
-    write_dataset(built, sm.output.rows, sm.output.classes, sm.output.counts)
+    write_dataset(built, sm.output.rows, sm.output.classes, sm.output.counts, sm.output.groups)

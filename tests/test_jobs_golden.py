@@ -24,6 +24,15 @@ RECORDINGS = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text
 # Files renamed since a recording, with the same content: the schema-linking features were
 # "rule.npy" until issue 22 (2026-12-05) made "rule" mean a Snakemake rule only.
 RENAMED = {"/features/rule.npy": "/features/linking.npy"}
+# Files added since a recording, left out of the comparison with it (every file it holds is
+# still compared): each dataset's data/groups.json, the groups of its questions, a new output
+# of the data job since issue 23 (2026-12-05); the job's other files stay byte for byte.
+ADDED = ("/data/groups.json",)
+
+
+def compared(got: dict[str, str], golden: dict[str, str]) -> dict[str, str]:
+    """The digests of a fresh run that a recording can speak for."""
+    return {p: d for p, d in got.items() if p in golden or not p.endswith(ADDED)}
 
 
 def current_name(path: str) -> str:
@@ -52,7 +61,7 @@ def test_a_tiny_run_gives_the_files_of_the_code_before(tmp_path, golden, warm):
     }
     wd = make_workdir(tmp_path, extra)
     run_snakemake(wd)
-    got = digests(wd)
+    got = compared(digests(wd), golden)
     assert set(got) == set(golden)
     differ = sorted(p for p in got if got[p] != golden[p])
     assert not differ, f"differ from before: {differ}"

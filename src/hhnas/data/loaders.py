@@ -28,11 +28,21 @@ class DataError(ValueError):
 
 class Question(TypedDict):
     """A labelled question as read, before the class filter and the split; ``split`` only
-    from a CSV's `split_column` (None on a row of `exclude_labels`)."""
+    from a CSV's `split_column` (None on a row of `exclude_labels`); ``group`` (questions that
+    must share a part under `data.split.group_by`) from Spider's `query`, normalised by
+    :func:`normalise_sql`, or from a CSV's `group_column`."""
 
     text: str
     label: str
     split: NotRequired[str | None]
+    group: NotRequired[str]
+
+
+def normalise_sql(query: str) -> str:
+    """A Spider question's group: its SQL with whitespace runs collapsed to one space, stripped
+    and lower-cased. Nothing else (aliases, quotes, literal case) is touched, so two queries
+    group together only when they differ in layout and case alone."""
+    return " ".join(query.split()).lower()
 
 
 def _need(path: Path, key: str) -> Path:
@@ -70,8 +80,11 @@ def load_spider(
 
     Rules (each a `DataError` naming file:line): every non-blank line of questions.jsonl must be
     one JSON object with string values for `question`, `db_id` and `split`; blank lines are
-    skipped. An empty question is returned as is (build_dataset drops and counts it); so is a
-    db_id that tables.json lacks (dropped and counted as rows_dropped_unknown_db there).
+    skipped. A `query` key, where present, must be a non-empty string: the question's
+    ``group`` is :func:`normalise_sql` of it (a line without one has no group, which only
+    `data.split.group_by` needs). An empty question is returned as is (build_dataset drops
+    and counts it); so is a db_id that tables.json lacks (dropped and counted as
+    rows_dropped_unknown_db there).
     tables.json: see `load_tables`.
     """
     root = Path(spider_dir)
@@ -104,8 +117,18 @@ def load_spider(
                     f"{qpath}:{lineno}: key `{k}` is {type(item[k]).__name__} "
                     f"{json.dumps(item[k])[:40]}, not a string; write it as a JSON string"
                 )
-        if item["split"] in splits:
-            rows.append({"text": item["question"], "label": item["db_id"]})
+        query = item.get("query")
+        if "query" in item and (not isinstance(query, str) or not query.strip()):
+            raise DataError(
+                f"{qpath}:{lineno}: key `query` is {json.dumps(query)[:40]}, not the "
+                "question's SQL; write it as a non-empty JSON string or leave the key out"
+            )
+        if item["split"] not in splits:
+            continue
+        row: Question = {"text": item["question"], "label": item["db_id"]}
+        if isinstance(query, str):
+            row["group"] = normalise_sql(query)
+        rows.append(row)
     return rows, load_tables(tpath)
 
 
@@ -198,6 +221,7 @@ def load_csv(
     id_column: str | None = None,
     split_column: str | None = None,
     exclude_labels: tuple[str, ...] = (),
+    group_column: str | None = None,
 ) -> list[Question]:
     """A plain `text,label` CSV: a dataset without schemas (schema-linking features are then zero).
 
@@ -211,6 +235,8 @@ def load_csv(
     and case are ignored: " Train " reads as train) and is returned, lower-case, as the row's
     `split`. A row whose label is in `exclude_labels` is returned without a split check (and
     split None): the caller drops and counts it (CLINC150's `oos` rows carry oos_* splits).
+    With `group_column` set, each row's value there (surrounding spaces stripped) is its
+    ``group``; an empty one stops, except on a row of `exclude_labels` (returned without).
     """
     p = _need(Path(path), "datasets.<name>.path")
     text = read_text(p)
@@ -228,16 +254,21 @@ def load_csv(
         raise DataError(f"{p}:{reader.line_num}: not valid CSV ({exc})") from None
     header_line = reader.line_num
     _check_header(header, p, header_line)
-    wanted = [c for c in (text_column, label_column, id_column, split_column) if c is not None]
+    named = (text_column, label_column, id_column, split_column, group_column)
+    wanted = [c for c in named if c is not None]
     missing = [c for c in wanted if c not in header]
     if missing:
+        keys = "text_column / label_column / id_column / split_column"
+        if group_column is not None:
+            keys += " / group_column"
         raise DataError(
             f"{p}:{header_line}: missing column(s) {missing}; found {header}. Rename the "
-            "header or set datasets.<name>.text_column / label_column / id_column / split_column"
+            f"header or set datasets.<name>.{keys}"
         )
     ti, li = header.index(text_column), header.index(label_column)
     ii = header.index(id_column) if id_column is not None else None
     si = header.index(split_column) if split_column is not None else None
+    gi = header.index(group_column) if group_column is not None else None
     rows: list[Question] = []
     seen: dict[str, int] = {}
     while True:
@@ -279,6 +310,15 @@ def load_csv(
                     "spaces are ignored)"
                 )
             row["split"] = split
+        if gi is not None and r[li] not in exclude_labels:
+            group = r[gi].strip()
+            if not group:
+                raise DataError(
+                    f"{p}:{start}: empty group in column {group_column!r}; fill it in (rows "
+                    "that must stay in one part share a value) or remove "
+                    "datasets.<name>.group_column"
+                )
+            row["group"] = group
         rows.append(row)
     if not rows:
         raise DataError(

@@ -10,15 +10,23 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 from hhnas.config.sections import dataset_spec
 from hhnas.data.loaders import SPLIT_VALUES, Question, load_csv, load_spider
-from hhnas.data.split import filter_classes, min_class_size, part_sizes, stratified_split
+from hhnas.data.split import (
+    filter_classes,
+    group_ids,
+    min_class_size,
+    part_sizes,
+    split_fractions,
+    stratified_group_split,
+    stratified_split,
+)
 from hhnas.io import write_json, write_text
-from hhnas.records import Classes, DatabaseSchema, DatasetRow
+from hhnas.records import Classes, DatabaseSchema, DatasetGroups, DatasetRow
 
 # How many unknown db_ids counts.json (and so the report) names.
 N_UNKNOWN_NAMED = 5
@@ -53,14 +61,20 @@ class Counts(TypedDict):
     rows_dropped_excluded_label: NotRequired[int]
     excluded_labels: NotRequired[dict[str, int]]
     merged_classes: NotRequired[dict[str, list[str]]]
+    split_group_by: NotRequired[str]
+    groups: NotRequired[int]
+    groups_multi_class: NotRequired[int]
+    split_fractions: NotRequired[dict[str, float]]
 
 
 class BuiltDataset(TypedDict):
-    """What :func:`write_dataset` writes: dataset.jsonl's rows, classes.json, counts.json."""
+    """What :func:`write_dataset` writes: dataset.jsonl's rows, classes.json, counts.json,
+    groups.json."""
 
     records: list[DatasetRow]
     classes: Classes
     counts: Counts
+    groups: DatasetGroups
 
 
 def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -> BuiltDataset:
@@ -84,8 +98,13 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
        with data.split and data.split_seed [no split_source key]. Before any data is read, a
        ValueError stops the run unless every kept class is large enough for the split
        fractions to give it at least one train, val and test row; it names the config key and
-       the smallest value that works. With `split_column` (CSV only), each row keeps the split
-       the CSV gives it ["column:<name>"]; data.split is not used, and
+       the smallest value that works. With data.split.group_by "query", the split is
+       `stratified_group_split` instead, which keeps each group (Spider: one SQL query,
+       normalised; CSV: one value of `group_column`) in one part; a kept class without a
+       train, val or test row is then a ValueError naming its rows and groups [split_group_by,
+       groups, groups_multi_class, split_fractions: the achieved row shares]. With
+       `split_column` (CSV only), each row keeps the split the CSV gives it
+       ["column:<name>"]; data.split is not used (group_by with it is a ValueError), and
        max_questions_per_class subsamples a class across its published split (train, val and
        test rows alike). A kept class without a train, val or test row in that split is a
        ValueError naming the class and the part. Rows of `exclude_labels` are left out first
@@ -99,6 +118,9 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     6. `max_train_per_class` keeps at most that many training rows of each class, drawn with
        data.split_seed after the split; validation and test rows are untouched (a data-poor
        variant of a dataset, same evaluation) [rows_dropped_max_train_per_class, only when set].
+    Every dataset also gets its groups (groups.json, :class:`DatasetGroups`): Spider's
+    normalised `query` where every kept question has one, a CSV's `group_column` where set,
+    else none.
     rows_raw = rows_dropped_empty + rows_dropped_unknown_db + rows_dropped_small_class
     + rows_dropped_max_per_class (+ rows_dropped_max_train_per_class) + rows.
     """
@@ -107,13 +129,16 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     max_pc = spec.max_questions_per_class
     split_column = spec.split_column
     fmt = spec.format
+    fractions = split_fractions(data_cfg["split"])
+    group_by = data_cfg["split"].get("group_by")
     if split_column is not None and fmt != "csv":
         raise ValueError(
             f"datasets.{name}.split_column is only for format 'csv', got format {fmt!r}; remove "
             "it (a Spider dataset is split by data.split)"
         )
+    check_group_by(name, fmt, split_column, spec.group_column, group_by)
     if split_column is None:
-        check_class_size(name, min_pc, max_pc, data_cfg["split"])
+        check_class_size(name, min_pc, max_pc, fractions)
     if fmt == "spider":
         spider_dir = data_cfg["spider_dir"] if spec.spider_dir is None else spec.spider_dir
         source = f"{Path(spider_dir) / 'questions.jsonl'}"
@@ -127,6 +152,7 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
             spec.id_column,
             split_column,
             spec.exclude_labels,
+            spec.group_column,
         )
         schemas = {}
     else:
@@ -149,8 +175,8 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     per_class = Counter(r["label"] for r in raw)
     if split_column is None:
         # check_class_size has passed, so some class size fills every part.
-        floor = max(MIN_QUESTIONS_FLOOR, min_class_size(data_cfg["split"]) or 0)
-        why = f"data.split {dict(data_cfg['split'])} needs at least {floor} rows per class"
+        floor = max(MIN_QUESTIONS_FLOOR, min_class_size(fractions) or 0)
+        why = f"data.split {fractions} needs at least {floor} rows per class"
     else:
         floor = MIN_QUESTIONS_FLOOR
         why = f"the config schema's minimum is {floor}"
@@ -160,8 +186,13 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
     rows, classes = filter_classes(raw, min_pc, max_pc, seed=int(data_cfg["split_seed"]))
     index = {c: i for i, c in enumerate(classes)}
     labels = [index[r["label"]] for r in rows]
-    if split_column is None:
-        parts = stratified_split(labels, data_cfg["split"], int(data_cfg["split_seed"]))
+    if split_column is None and group_by is not None:
+        keys = _group_keys(name, source, rows)
+        parts = stratified_group_split(labels, keys, fractions, int(data_cfg["split_seed"]))
+        _check_every_group_part(name, classes, labels, group_ids(keys), parts)
+        split_source = None
+    elif split_column is None:
+        parts = stratified_split(labels, fractions, int(data_cfg["split_seed"]))
         _check_every_part(name, classes, labels, parts)
         split_source = None
     else:
@@ -209,11 +240,73 @@ def build_dataset(name: str, ds_cfg: dict[str, Any], data_cfg: dict[str, Any]) -
         counts["excluded_labels"] = dict(excluded)
     if spec.merge_similar_schemas is not None:
         counts["merged_classes"] = merged
+    groups = dataset_groups(fmt, spec.group_column, rows)
+    if group_by is not None:
+        assert groups["groups"] is not None  # _group_keys has checked that every row has one
+        counts["split_group_by"] = group_by
+        counts["groups"] = len(set(groups["groups"]))
+        classes_of: dict[int, set[int]] = {}
+        for g, y in zip(groups["groups"], labels, strict=True):
+            classes_of.setdefault(g, set()).add(y)
+        counts["groups_multi_class"] = sum(1 for ys in classes_of.values() if len(ys) > 1)
+        counts["split_fractions"] = {
+            p: round(split_counts[p] / len(records), 4) for p in SPLIT_VALUES
+        }
     return {
         "records": records,
         "classes": {"classes": classes, "schemas": [schemas.get(c) for c in classes]},
         "counts": counts,
+        "groups": groups,
     }
+
+
+def check_group_by(
+    name: str, fmt: str, split_column: str | None, group_column: str | None, group_by: str | None
+) -> None:
+    """The keys a grouped split needs, before any data is read (hhnas.config.checks says the
+    same before any job): a CSV names its group column, and a published split stays as is."""
+    if group_column is not None and fmt != "csv":
+        raise ValueError(
+            f"datasets.{name}.group_column is only for format 'csv', got format {fmt!r}; remove "
+            "it (a Spider dataset's groups are its SQL queries)"
+        )
+    if group_by is None:
+        return
+    if split_column is not None:
+        raise ValueError(
+            f"datasets.{name}.split_column and data.split.group_by={group_by!r} both set: the "
+            "published split is kept as published; remove one of them"
+        )
+    if fmt == "csv" and group_column is None:
+        raise ValueError(
+            f"data.split.group_by={group_by!r} needs the groups of CSV dataset {name!r}: set "
+            f"datasets.{name}.group_column to the column whose rows must share a part, or set "
+            "data.split.group_by: null"
+        )
+
+
+def _group_keys(name: str, source: str, rows: list[Question]) -> list[str]:
+    """Each kept row's group; a Spider file whose lines lack `query` has none to split by."""
+    missing = sum(1 for r in rows if "group" not in r)
+    if missing:
+        raise ValueError(
+            f"datasets.{name}: data.split.group_by needs each question's SQL, but {missing} of "
+            f"the {len(rows)} kept questions in {source} have no `query` key; add Spider's SQL "
+            "as `query` to every line, or set data.split.group_by: null"
+        )
+    return [r["group"] for r in rows]
+
+
+def dataset_groups(fmt: str, group_column: str | None, rows: list[Question]) -> DatasetGroups:
+    """groups.json: each row's group id where the dataset has groups. A Spider dataset has them
+    only when every row carries its `query` (a hand-made questions.jsonl may lack it)."""
+    if fmt == "csv":
+        source = None if group_column is None else f"column:{group_column}"
+    else:
+        source = "query" if all("group" in r for r in rows) else None
+    if source is None:
+        return {"source": None, "groups": None}
+    return {"source": source, "groups": group_ids([r["group"] for r in rows])}
 
 
 MERGE_SEPARATOR = "+"
@@ -364,10 +457,12 @@ def _excluded(name: str, raw: list[Question], labels: Sequence[str]) -> Counter[
 
 
 def check_class_size(
-    name: str, min_pc: int, max_pc: int | None, fractions: dict[str, float]
+    name: str, min_pc: int, max_pc: int | None, fractions: Mapping[str, Any]
 ) -> None:
     """Stop unless every class kept (min_pc rows or more, cut to max_pc) gets at least one row
-    in each of train, val and test."""
+    in each of train, val and test. ``fractions`` may be `data.split` whole: only its three
+    fractions are read."""
+    fractions = split_fractions(fractions)
     need = min_class_size(fractions)
     if need is None:
         raise ValueError(
@@ -389,6 +484,27 @@ def check_class_size(
         )
 
 
+def _check_every_group_part(
+    name: str, classes: list[str], labels: list[int], groups: list[int], parts: list[str]
+) -> None:
+    """Under data.split.group_by: every class is in train, val and test, else a ValueError
+    naming each class short of a part, its rows and groups, and the fixes."""
+    seen = {(y, s) for y, s in zip(labels, parts, strict=True)}
+    short = []
+    for y, c in enumerate(classes):
+        empty = [s for s in SPLIT_VALUES if (y, s) not in seen]
+        if empty:
+            n_rows = sum(1 for lab in labels if lab == y)
+            n_groups = len({g for g, lab in zip(groups, labels, strict=True) if lab == y})
+            short.append(f"{c!r} ({n_rows} rows in {n_groups} groups: no {'/'.join(empty)} row)")
+    if short:
+        raise ValueError(
+            f"datasets.{name}: data.split.group_by keeps each group in one part, which leaves "
+            f"class(es) {', '.join(short)}; raise datasets.{name}.min_questions_per_class to "
+            "drop classes of so few groups, or set data.split.group_by: null"
+        )
+
+
 def _check_every_part(name: str, classes: list[str], labels: list[int], parts: list[str]) -> None:
     """Safety net behind `check_class_size`: every class is in train, val and test."""
     seen = {(y, s) for y, s in zip(labels, parts, strict=True)}
@@ -401,11 +517,14 @@ def _check_every_part(name: str, classes: list[str], labels: list[int], parts: l
             )
 
 
-def write_dataset(built: BuiltDataset, rows_path: str, classes_path: str, counts_path: str) -> None:
+def write_dataset(
+    built: BuiltDataset, rows_path: str, classes_path: str, counts_path: str, groups_path: str
+) -> None:
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built["records"])
     write_text(rows_path, lines)
     write_json(classes_path, built["classes"])
     write_json(counts_path, built["counts"])
+    write_json(groups_path, built["groups"])
 
 
 def read_dataset(rows_path: str) -> list[DatasetRow]:

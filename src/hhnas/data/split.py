@@ -1,10 +1,15 @@
-"""Class filtering and the stratified train/val/test split."""
+"""Class filtering and the stratified train/val/test split, question by question or group by
+group (`data.split.group_by`)."""
 
 from __future__ import annotations
 
 import math
 import random
 from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+PARTS = ("train", "val", "test")
 
 
 def filter_classes(
@@ -84,3 +89,67 @@ def min_class_size(fractions: dict[str, float]) -> int | None:
     bound = math.ceil(max(0.5 / val, 0.5 / test, 1 / (1 - val - test))) + 1
     failing = [n for n in range(1, bound + 1) if min(part_sizes(n, fractions)) < 1]
     return max(failing, default=0) + 1
+
+
+def split_fractions(split: Mapping[str, Any]) -> dict[str, float]:
+    """The train/val/test fractions of `data.split`, without its other keys (group_by)."""
+    return {p: float(split[p]) for p in PARTS}
+
+
+def group_ids(keys: Sequence[Hashable]) -> list[int]:
+    """Each row's group as 0, 1, 2, ... in order of first appearance."""
+    ids: dict[Hashable, int] = {}
+    return [ids.setdefault(k, len(ids)) for k in keys]
+
+
+def stratified_group_split(
+    labels: Sequence[int], groups: Sequence[Hashable], fractions: Mapping[str, float], seed: int
+) -> list[str]:
+    """Assign each row to train/val/test so that all rows of one group share a part, each
+    class's rows as close to `fractions` as its groups allow; deterministic for a fixed seed.
+
+    Each group belongs to its majority class (ties: the smallest label). Class by class (sorted,
+    one random.Random(seed) for all), its groups are shuffled, then sorted largest first (stable,
+    by the group's row count), and each goes whole to the part with the largest deficit
+    target - current in rows of that class (target = the class's rows x the fraction). Ties go
+    to the part with the largest deficit over the whole dataset (all rows x the fraction, minus
+    the rows assigned so far), then in the order train, val, test: val and test have equal
+    fractions, so their class deficits tie often, and a fixed order alone would send each such
+    tie to val (Spider, `spider`: val 15.3 %, test 14.4 % instead of 14.9 % each). A group's
+    rows of other classes go with it and count towards those classes' parts.
+
+    Largest first, then the small groups fill what is left: with Spider's groups of one to a
+    few questions this meets each class's fractions to within a row or two. scikit-learn's
+    StratifiedGroupKFold (the issue's example) cannot: its folds hold 1/k of the rows each, so
+    15 % is out of reach (k = 7 gives 14.3 %). No part is guaranteed non-empty: the caller
+    checks.
+    """
+    if len(labels) != len(groups):
+        raise ValueError(f"{len(labels)} labels but {len(groups)} groups; one group per row")
+    rows_of: dict[Hashable, list[int]] = {}
+    for i, g in enumerate(groups):
+        rows_of.setdefault(g, []).append(i)
+    class_rows = Counter(labels)
+    by_class: dict[int, list[Hashable]] = defaultdict(list)
+    for g, idx in rows_of.items():
+        votes = Counter(labels[i] for i in idx)
+        top = max(votes.values())
+        by_class[min(y for y, n in votes.items() if n == top)].append(g)
+    overall = {p: len(labels) * float(fractions[p]) for p in PARTS}
+    assigned: Counter[str] = Counter()
+    current: dict[int, Counter[str]] = defaultdict(Counter)
+    rng = random.Random(seed)
+    out = [""] * len(labels)
+    for y in sorted(by_class):
+        gs = by_class[y]
+        rng.shuffle(gs)
+        gs.sort(key=lambda g: -len(rows_of[g]))
+        target = {p: class_rows[y] * float(fractions[p]) for p in PARTS}
+        for g in gs:
+            deficit = {p: (target[p] - current[y][p], overall[p] - assigned[p]) for p in PARTS}
+            part = max(PARTS, key=deficit.__getitem__)  # the first of equals: train, val, test
+            for i in rows_of[g]:
+                out[i] = part
+                current[labels[i]][part] += 1
+                assigned[part] += 1
+    return out
