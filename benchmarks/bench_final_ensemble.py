@@ -4,10 +4,11 @@ Run after `make run` (it reads the main search's metrics and the cached features
 
     .venv/bin/python benchmarks/bench_final_ensemble.py --dataset spider --k 1 3 5
 
-For each k it retrains the top k candidates by validation accuracy with their search seeds
-(hhnas.final.build, into a temporary directory) and prints validation and test accuracy and
-top-3 of the averaged probabilities, and the seconds it took. Choose k by validation accuracy
-only (final.ensemble).
+For each k it builds the final model with `final.ensemble: {method: mean, candidates: k}` (the
+top k candidates by validation accuracy retrained with their search seeds, hhnas.final.build,
+into a temporary directory) and prints validation and test accuracy and top-3 of the averaged
+probabilities, and the seconds it took. Choose by validation accuracy only. Greedy selection
+with TF-IDF (the default method) is measured by bench_final_selection.py.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def main() -> None:
     from hhnas.config import load, merged
     from hhnas.final.build import build_final_model
 
-    cfg = load(merged(ROOT / "config" / "config.yaml", *args.config), files=False)
+    cfg = load(merged(ROOT / "config" / "config.yaml", *args.config))
     d = args.dataset
     base = ROOT / "results" / d
     variant = cfg.variant_dir.get(cfg.main_variant, cfg.main_variant)
@@ -51,7 +52,10 @@ def main() -> None:
     print(f"{d}: {len(metrics)} candidates of the main search ({variant})")
     for k in args.k:
         job = cfg.final_job_config(d)
-        job["final"] = {"ensemble": k}
+        job["final"] = {
+            **job["final"],
+            "ensemble": {"method": "mean", "candidates": k, "rounds": 1, "tfidf": False},
+        }
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             m = build_final_model(

@@ -30,7 +30,8 @@ def main() -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from hhnas.baselines.tfidf import DEFAULT_C_GRID, TfidfFeatures
+    from hhnas.baselines.tfidf import TfidfFeatures
+    from hhnas.config.schema import section_defaults
     from hhnas.data.prepare import read_dataset
     from hhnas.final.evaluation import topk_accuracy
 
@@ -46,7 +47,7 @@ def main() -> None:
     x = {s: feats.transform(list(texts[z[f"{s}_rows"]])) for s in ("val", "test")}
     x_train = feats.transform(list(texts[train]))
     best = None
-    for c in DEFAULT_C_GRID:
+    for c in section_defaults("comparison")["tfidf_c_grid"]:
         model = LogisticRegression(C=c, max_iter=1000).fit(x_train, labels[train])
         acc = (model.predict(x["val"]) == z["val_labels"]).mean()
         if best is None or acc > best[0]:

@@ -47,7 +47,7 @@ def main() -> None:
     from hhnas.config import Backbone, Training
     from hhnas.config.job import FinalJob
     from hhnas.config.schema import section_defaults
-    from hhnas.config.sections import FinalFinetune
+    from hhnas.config.sections import FinalEnsemble, FinalFinetune
     from hhnas.data.prepare import read_dataset
     from hhnas.features.encoder import resolve_model_path
     from hhnas.features.tokens import tokenize_texts
@@ -94,10 +94,11 @@ def main() -> None:
                 finetune_config(
                     Training.from_mapping(cfg["training"]),
                     FinalJob(
-                        ensemble=1,
+                        ensemble=FinalEnsemble("mean", candidates=1, rounds=1, tfidf=False),
                         finetune=FinalFinetune(**recipe),
                         threads=args.threads,
                         features_threads=args.threads,
+                        tfidf_c_grid=(),
                     ),
                 ),
                 gpu=1 if args.gpu else 0,

@@ -40,7 +40,7 @@ def test_a_written_directory_reads_back(tmp_path):
     out = tmp_path / "final"
     write_model_dir(out, _manifest(), _files)
     manifest = read_manifest(out)
-    assert manifest["format"] == "hhnas-final-model" and manifest["version"] == 2
+    assert manifest["format"] == "hhnas-final-model" and manifest["version"] == 3
     assert set(manifest["files"]) == set(FILES)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]  # no temp dir left
 
@@ -81,8 +81,8 @@ def test_another_version_or_format_is_refused(tmp_path):
     out = tmp_path / "final"
     write_model_dir(out, _manifest(), _files)
     manifest = json.loads((out / MANIFEST).read_text())
-    (out / MANIFEST).write_text(json.dumps({**manifest, "version": 1, "commit": "abc"}))
-    with pytest.raises(ModelDirError, match=r"version 1, this hhnas reads version 2.*abc"):
+    (out / MANIFEST).write_text(json.dumps({**manifest, "version": 2, "commit": "abc"}))
+    with pytest.raises(ModelDirError, match=r"version 2, this hhnas reads version 3.*abc"):
         read_manifest(out)
     (out / MANIFEST).write_text(json.dumps({**manifest, "format": "something-else"}))
     with pytest.raises(ModelDirError, match="not an hhnas final model"):
@@ -103,3 +103,21 @@ def test_a_config_with_other_feature_settings_is_named_key_by_key():
         "backbone.path: model directory 'package:m', here '/models/other'",
         "llm.layer: model directory 10, here 12",
     ]
+
+
+def test_a_lexical_member_s_files_must_be_hashed(tmp_path):
+    """Version 3: a manifest naming a TF-IDF member must record its files' hashes."""
+    out = tmp_path / "final"
+    manifest = {**_manifest(), "lexical": {"kind": "tfidf-lr", "C": 10.0, "weight": 0.5}}
+    manifest["lexical"]["files"] = ["lexical.json", "lexical.npz"]
+
+    def with_lexical(tmp):
+        _files(tmp)
+        (tmp / "lexical.json").write_text("{}")
+        (tmp / "lexical.npz").write_bytes(b"npz")
+
+    write_model_dir(out, manifest, with_lexical)
+    assert {"lexical.json", "lexical.npz"} <= set(read_manifest(out)["files"])
+    write_model_dir(out, manifest, _files)  # the member's files left out
+    with pytest.raises(ModelDirError, match="records no hash for lexical.json, lexical.npz"):
+        read_manifest(out)

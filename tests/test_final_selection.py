@@ -33,7 +33,9 @@ def test_select_reads_metrics_files_and_takes_the_top_k(tmp_path):
         paths.append(str(p))
     assert [r["iteration"] for r in select_candidates(paths, 2)] == [1, 2]
     assert [r["iteration"] for r in select_candidates(paths)] == [1]
-    with pytest.raises(ValueError, match="final.ensemble"):
+    # A pool larger than the search: every successful candidate, best first.
+    assert [r["iteration"] for r in select_candidates(paths, 20)] == [1, 2, 0]
+    with pytest.raises(ValueError, match="final.ensemble.candidates"):
         select_candidates(paths, 0)
 
 

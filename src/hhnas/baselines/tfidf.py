@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -68,14 +69,35 @@ def _fit_one(c: float, x: sp.csr_matrix, y: np.ndarray, seed: int) -> tuple[Any,
     return model, time.perf_counter() - start, converged
 
 
-def select_tfidf(dev: DevData, comparison: Comparison, seed: int, threads: int = 1) -> Selection:
-    grid = c_grid(comparison)
-    texts = np.asarray(dev.texts, dtype=object)
+@dataclass(frozen=True)
+class TfidfFit:
+    """The vectorizers fitted on the training texts, the logistic regression of the C that
+    validation chose, and every C's validation accuracy."""
+
+    features: TfidfFeatures
+    model: Any
+    c: float
+    val_acc: float
+    val_by_c: dict[str, float]
+    converged_by_c: dict[str, bool]
+    n_features: int
+
+
+def fit_tfidf(
+    train_texts: list[str],
+    y_train: np.ndarray,
+    val_texts: list[str],
+    y_val: np.ndarray,
+    grid: list[float],
+    seed: int,
+    threads: int = 1,
+) -> TfidfFit:
+    """Vectorizers fitted on ``train_texts``, one lbfgs fit per C of ``grid``; the most accurate
+    on validation wins, ties going to the smallest C."""
     start = time.perf_counter()
-    feats = TfidfFeatures().fit(list(texts[dev.rows("train")]))
-    x_train = feats.transform(list(texts[dev.rows("train")]))
-    x_val = feats.transform(list(texts[dev.rows("val")]))
-    y_train, y_val = dev.y("train"), dev.y("val")
+    feats = TfidfFeatures().fit(train_texts)
+    x_train = feats.transform(train_texts)
+    x_val = feats.transform(val_texts)
     print(
         f"tfidf-lr: {x_train.shape[1]} n-gram columns from {x_train.shape[0]} training questions "
         f"({time.perf_counter() - start:.1f}s); C grid {grid}",
@@ -103,18 +125,33 @@ def select_tfidf(dev: DevData, comparison: Comparison, seed: int, threads: int =
             best = (c, acc, model)
     assert best is not None
     c_best, val_acc, chosen = best
+    return TfidfFit(feats, chosen, c_best, val_acc, val_by_c, converged_by_c, int(x_train.shape[1]))
+
+
+def select_tfidf(dev: DevData, comparison: Comparison, seed: int, threads: int = 1) -> Selection:
+    texts = np.asarray(dev.texts, dtype=object)
+    fit = fit_tfidf(
+        list(texts[dev.rows("train")]),
+        dev.y("train"),
+        list(texts[dev.rows("val")]),
+        dev.y("val"),
+        c_grid(comparison),
+        seed,
+        threads,
+    )
 
     def scorer(test: TestSplit) -> float:
-        return accuracy(chosen.predict(feats.transform(list(texts[test.rows]))), test.labels)
+        x_test = fit.features.transform(list(texts[test.rows]))
+        return accuracy(fit.model.predict(x_test), test.labels)
 
     return Selection(
-        selected={"C": c_best},
-        val_acc=val_acc,
+        selected={"C": fit.c},
+        val_acc=fit.val_acc,
         scorer=scorer,
         details={
-            "val_by_c": val_by_c,
-            "converged_by_c": converged_by_c,
-            "n_features": int(x_train.shape[1]),
+            "val_by_c": fit.val_by_c,
+            "converged_by_c": fit.converged_by_c,
+            "n_features": fit.n_features,
             "min_df": MIN_DF,
         },
     )

@@ -1,10 +1,15 @@
-"""Retrain the search's best candidate(s) and write the final model directory.
+"""Retrain the search's best candidates, weigh them with TF-IDF on validation, and write the
+final model directory.
 
 Each member is retrained with the seed its search iteration used (hhnas.jobs.iteration
 .training_seed) on the same cached features, so it is the candidate the search scored: its
 best-validation epoch's weights are kept, and the metrics record whether the retrained
-validation and test accuracy equal the search's (``reproduced``). With ``final.ensemble`` k > 1
-the top k candidates by validation accuracy are retrained and their probabilities averaged.
+validation and test accuracy equal the search's (``reproduced``). The pool is the top
+``final.ensemble.candidates`` candidates by validation accuracy and, with ``tfidf``, TF-IDF +
+logistic regression fitted on the training split (hhnas.final.lexical). Method ``greedy`` weighs
+the pool by greedy ensemble selection on validation (hhnas.final.ensemble_selection), ``mean``
+averages the candidates; members of weight 0 are not saved. Validation decides every choice;
+test accuracy is only reported.
 With ``final.finetune.enabled`` the best candidate's heads are trained again together with the
 encoder (its own recipe, its searched optimiser, the search seed), the best-validation epoch's
 encoder is saved in ``encoder/`` and replaces the named backbone at prediction.
@@ -23,8 +28,9 @@ import numpy as np
 
 from hhnas.config import LLM, Backbone, Search, Training
 from hhnas.config.job import FinalJob, FinalJobConfig
-from hhnas.final.evaluation import SplitMetrics, split_metrics
-from hhnas.final.inference import INPUTS, ensemble_probabilities
+from hhnas.final.ensemble_selection import ensemble_weights
+from hhnas.final.evaluation import SplitMetrics, split_metrics, topk_accuracy
+from hhnas.final.inference import INPUTS, member_probabilities, weighted_mean
 from hhnas.final.modeldir import (
     CLASSES,
     FEATURES,
@@ -38,15 +44,19 @@ from hhnas.final.modeldir import (
 )
 from hhnas.final.selection import select_candidates
 from hhnas.io import read_json, write_json, write_npz
+from hhnas.machine import machine
 from hhnas.records import Classes, Metrics, Params, TrainResult
 from hhnas.training.data import FeatureSet
 
 if TYPE_CHECKING:
     import torch
 
+    from hhnas.final.lexical import LexicalModel
     from hhnas.training.finetune import TokenCache
 
 EVAL_SPLITS = ("val", "test")
+# A member's probabilities on each of EVAL_SPLITS.
+SplitProbs = dict[str, np.ndarray]
 
 
 class FinetunedEpoch(TypedDict):
@@ -73,18 +83,51 @@ class MemberRecord(TypedDict):
     val_acc: float
     test_acc: float
     reproduced: bool
+    weight: float
     finetuned: NotRequired[bool]
     epochs: NotRequired[list[FinetunedEpoch]]
 
 
+class LexicalRecord(TypedDict):
+    """The TF-IDF + logistic regression member in metrics.json (when its weight is > 0)."""
+
+    kind: str
+    C: float
+    val_acc: float
+    test_acc: float
+    weight: float
+
+
+class PoolEntry(TypedDict):
+    """A model greedy selection could choose: its accuracy alone and the weight it got."""
+
+    name: str
+    val_acc: float
+    test_acc: float
+    weight: float
+
+
+class SelectionRecord(TypedDict):
+    """Greedy ensemble selection: the pool, and the validation accuracy after each round."""
+
+    rounds: int
+    pool: list[PoolEntry]
+    val_accuracy_by_round: list[float]
+
+
 class FinalMetrics(TypedDict):
-    """The final model's metrics.json (and results/<dataset>/analysis/final_metrics.json)."""
+    """The final model's metrics.json (and results/<dataset>/analysis/final_metrics.json).
+    ``ensemble``: the saved members, neural and lexical; ``members``: the neural ones. Their
+    weights and the lexical member's sum to 1."""
 
     dataset: str
+    method: str
     ensemble: int
     val: SplitMetrics
     test: SplitMetrics
     members: list[MemberRecord]
+    lexical: NotRequired[LexicalRecord]
+    selection: NotRequired[SelectionRecord]
 
 
 def _say(msg: str) -> None:
@@ -129,6 +172,8 @@ def member_record(
         "test_acc": float(result["test_acc"]),
         "reproduced": result["val_acc"] == candidate["val_acc"]
         and result["test_acc"] == candidate["test_acc"],
+        # Set when the ensemble's weights are chosen.
+        "weight": 0.0,
     }
 
 
@@ -222,6 +267,7 @@ def finetune_member(
         **member_record(candidate, result, params, seed),
         # Another model than the search's: the encoder trained too.
         "reproduced": False,
+        "weight": 1.0,
         "finetuned": True,
         "epochs": [
             {k: e[k] for k in ("epoch", "train_loss", "val_acc", "train_seconds")}
@@ -272,9 +318,9 @@ def retrained_members(
     training: Training,
     dataset: str,
     progress: Callable[[str], None],
-) -> tuple[list[Any], list[MemberRecord], dict[str, np.ndarray]]:
-    """The frozen-mode members (the top candidates retrained), their records, and the mean of
-    their validation and test probabilities."""
+) -> tuple[list[Any], list[MemberRecord], list[SplitProbs]]:
+    """The frozen-mode members (the top candidates retrained), their records, and each one's
+    validation and test probabilities (as `hhnas predict` computes them)."""
     import torch
 
     models, members = [], []
@@ -292,11 +338,120 @@ def retrained_members(
         models.append(model)
         members.append(record)
     torch.set_num_threads(training.threads)
+    probs = [
+        {
+            s: member_probabilities(model, [fs.backbone[s], fs.llm[s], fs.linking[s]])
+            for s in EVAL_SPLITS
+        }
+        for model in models
+    ]
+    return models, members, probs
+
+
+def lexical_member(
+    fs: FeatureSet, job: FinalJobConfig, texts: list[str], progress: Callable[[str], None]
+) -> tuple[LexicalModel, SplitProbs]:
+    """TF-IDF + logistic regression fitted on the training rows (C chosen on validation), and
+    its validation and test probabilities."""
+    from hhnas.final.lexical import fit_lexical
+
+    progress("fitting TF-IDF + logistic regression on the training split (C on validation)")
+    model = fit_lexical(
+        texts,
+        fs.rows,
+        {s: fs.y[s].numpy() for s in ("train", "val")},
+        fs.n_classes,
+        job.final.tfidf_c_grid,
+        job.search.seed,
+        job.final.threads,
+    )
+    return model, {s: model.probabilities([texts[i] for i in fs.rows[s]]) for s in EVAL_SPLITS}
+
+
+def pool_name(member: MemberRecord) -> str:
+    return (
+        f"Model {member['model']} (experiment {member['experiment']}, "
+        f"iteration {member['iteration']})"
+    )
+
+
+@dataclasses.dataclass
+class Ensemble:
+    """The saved members (weight > 0) and what metrics.json records of the choice."""
+
+    models: list[Any]
+    members: list[MemberRecord]
+    lexical: LexicalModel | None
+    lexical_record: LexicalRecord | None
+    probs: SplitProbs
+    selection: SelectionRecord | None
+
+
+def choose_ensemble(
+    models: list[Any],
+    members: list[MemberRecord],
+    member_probs: list[SplitProbs],
+    lexical: tuple[LexicalModel, SplitProbs] | None,
+    labels: dict[str, np.ndarray],
+    method: str,
+    rounds: int,
+) -> Ensemble:
+    """The pool (the neural members, then the lexical one) weighed on validation by ``method``;
+    the members of weight 0 dropped; the saved members' weighted validation and test
+    probabilities (:func:`weighted_mean`, as `hhnas predict` combines them). The weights see
+    the validation labels only; the test labels give the figures reported beside them."""
+    pool = list(member_probs) + ([lexical[1]] if lexical else [])
+    weights, selection = ensemble_weights(method, [p["val"] for p in pool], labels["val"], rounds)
+    keep = [i for i, w in enumerate(weights) if w > 0]
     probs = {
-        s: ensemble_probabilities(models, [fs.backbone[s], fs.llm[s], fs.linking[s]])
+        s: weighted_mean([pool[i][s] for i in keep], [weights[i] for i in keep])
         for s in EVAL_SPLITS
     }
-    return models, members, probs
+    acc = [{s: topk_accuracy(p[s], labels[s], 1) for s in EVAL_SPLITS} for p in pool]
+    n = len(members)
+    lexical_record: LexicalRecord | None = None
+    if lexical is not None and weights[n] > 0:
+        lexical_record = {
+            "kind": "tfidf-lr",
+            "C": lexical[0].c,
+            "val_acc": acc[n]["val"],
+            "test_acc": acc[n]["test"],
+            "weight": float(weights[n]),
+        }
+    record: SelectionRecord | None = None
+    if selection is not None:
+        names = [pool_name(m) for m in members] + (["tfidf-lr"] if lexical else [])
+        record = {
+            "rounds": selection.rounds,
+            "pool": [
+                {"name": name, "val_acc": a["val"], "test_acc": a["test"], "weight": float(w)}
+                for name, a, w in zip(names, acc, weights, strict=True)
+            ],
+            "val_accuracy_by_round": list(selection.val_accuracy_by_round),
+        }
+    return Ensemble(
+        models=[models[i] for i in keep if i < n],
+        members=[{**members[i], "weight": float(weights[i])} for i in keep if i < n],
+        lexical=lexical[0] if lexical_record is not None and lexical else None,
+        lexical_record=lexical_record,
+        probs=probs,
+        selection=record,
+    )
+
+
+def _report_choice(
+    chosen: Ensemble, method: str, dataset: str, progress: Callable[[str], None]
+) -> None:
+    parts = [f"{pool_name(m)} {m['weight']:.3f}" for m in chosen.members]
+    if chosen.lexical_record is not None:
+        parts.append(f"tfidf-lr {chosen.lexical_record['weight']:.3f}")
+    progress(f"[{dataset}] ensemble ({method}): " + ", ".join(parts))
+    if chosen.selection is not None:
+        by_round = chosen.selection["val_accuracy_by_round"]
+        progress(
+            f"[{dataset}] greedy selection: validation accuracy {by_round[0]:.4f} after round 1, "
+            f"{by_round[-1]:.4f} after round {len(by_round)}"
+        )
 
 
 def model_name(path: str) -> str:
@@ -359,14 +514,17 @@ def build_final_model(
             "encoder would have to be saved with it); run the quick profile, or leave "
             "final.enabled false with backbone.mode finetune"
         )
-    k = job.final.ensemble
+    ens = job.final.ensemble
     finetune = job.final.finetune.enabled
-    if finetune and k != 1:
-        raise ValueError("final.finetune.enabled needs final.ensemble: 1")
-    candidates = select_candidates(metrics_paths, k)
+    if finetune and (ens.method, ens.candidates) != ("mean", 1):
+        raise ValueError(
+            "final.finetune.enabled needs final.ensemble: {method: mean, candidates: 1}"
+        )
+    candidates = select_candidates(metrics_paths, ens.candidates)
     fs = load_features(inputs, with_backbone=not finetune)
     classes: Classes = read_json(inputs["classes"])
     backbone_dir = read_json(inputs["backbone_model"])["path"]
+    labels = {s: fs.y[s].numpy() for s in EVAL_SPLITS}
     if finetune:
         cand = candidates[0]
         progress(
@@ -374,17 +532,33 @@ def build_final_model(
             f"{cand['experiment']} iteration {cand['iteration']} (search val {cand['val_acc']:.4f})"
         )
         models, members, probs = finetuned_members(cand, fs, job, inputs, backbone_dir)
+        chosen = Ensemble(models, members, None, None, probs, None)
     else:
-        models, members, probs = retrained_members(
+        models, members, member_probs = retrained_members(
             candidates, fs, job.search, job.training, dataset, progress
         )
-    labels = {s: fs.y[s].numpy() for s in EVAL_SPLITS}
+        lexical = None
+        if ens.method == "greedy" and ens.tfidf:
+            from hhnas.data.prepare import read_dataset
+
+            texts = [r["text"] for r in read_dataset(inputs["rows"])]
+            lexical = lexical_member(fs, job, texts, lambda m: progress(f"[{dataset}] {m}"))
+        chosen = choose_ensemble(
+            models, members, member_probs, lexical, labels, ens.method, ens.rounds
+        )
+        _report_choice(chosen, ens.method, dataset, progress)
+    models, members, probs = chosen.models, chosen.members, chosen.probs
     metrics: FinalMetrics = {
         "dataset": dataset,
-        "ensemble": len(models),
+        "method": ens.method,
+        "ensemble": len(members) + (chosen.lexical is not None),
         **{s: split_metrics(probs[s], labels[s], classes["classes"]) for s in EVAL_SPLITS},
         "members": members,
     }
+    if chosen.lexical_record is not None:
+        metrics["lexical"] = chosen.lexical_record
+    if chosen.selection is not None:
+        metrics["selection"] = chosen.selection
     llm_classes = dict(np.load(inputs["llm_classes"], allow_pickle=False))
     manifest: Manifest = {
         "dataset": dataset,
@@ -392,8 +566,12 @@ def build_final_model(
         "commit": commit,
         "config_hash": search_config_hash(job.raw, dataset),
         "n_classes": fs.n_classes,
+        "method": ens.method,
         "members": [
-            {k: m[k] for k in ("model", "macro", "params", "experiment", "iteration", "seed")}
+            {
+                k: m[k]
+                for k in ("model", "macro", "params", "experiment", "iteration", "seed", "weight")
+            }
             for m in members
         ],
         "training": {
@@ -408,7 +586,17 @@ def build_final_model(
             "linking": list(fs.linking_shape),
         },
         "features": _identities(inputs, job.backbone, job.llm, job.final.features_threads),
+        "machine": machine(job.final.threads),
     }
+    if chosen.lexical is not None and chosen.lexical_record is not None:
+        from hhnas.final.lexical import FILES as LEXICAL_FILES
+
+        manifest["lexical"] = {
+            "kind": chosen.lexical_record["kind"],
+            "C": chosen.lexical_record["C"],
+            "weight": chosen.lexical_record["weight"],
+            "files": list(LEXICAL_FILES),
+        }
     if finetune:
         manifest["encoder"] = {
             "dir": ENCODER_DIR,
@@ -447,6 +635,8 @@ def build_final_model(
         )
         write_json(tmp / CLASSES, classes)
         write_json(tmp / METRICS, metrics)
+        if chosen.lexical is not None:
+            chosen.lexical.write(tmp)
 
     write_model_dir(out_dir, manifest, write_files)
     write_npz(

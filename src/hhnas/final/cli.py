@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hhnas.final.modeldir import ModelDirError
 
@@ -40,26 +42,66 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def read_texts(path: str, column: str) -> tuple[list[dict[str, str]], list[str]]:
-    """The CSV's rows and their texts; errors name the file, the line and the fix."""
+    """The CSV's rows and their texts, read as the workflow reads a dataset's CSV
+    (hhnas.data.loaders): bytes that are not UTF-8, a column named twice, a row of another
+    field count and an empty text each stop with the file, the line and the fix. Blank lines
+    are skipped."""
+    from hhnas.data.loaders import DataError, read_csv_header, read_text
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--input {path}: no such file")
     try:
-        fh = open(path, newline="", encoding="utf-8")
+        text = read_text(file)
     except OSError as exc:
         raise ValueError(f"--input {path}: cannot read it ({exc.strerror})") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or column not in reader.fieldnames:
-            found = ", ".join(reader.fieldnames or []) or "none"
-            raise ValueError(
-                f"{path}: no column {column!r} (columns: {found}); name the text column with "
-                "--text-column"
-            )
+    header = read_csv_header(file)
+    if column not in header:
+        raise ValueError(
+            f"{path}: no column {column!r} (columns: {', '.join(header)}); name the text column "
+            "with --text-column"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    at = header.index(column)
+    rows: list[dict[str, str]] = []
+    texts: list[str] = []
+    seen_header = False
+    while True:
+        line = reader.line_num + 1
         try:
-            rows = list(reader)
-        except (csv.Error, UnicodeDecodeError) as exc:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{path}:{line}: not valid CSV ({exc})") from None
+        if not seen_header:
+            # The first non-empty row, as read_csv_header takes it.
+            seen_header = bool(fields)
+            continue
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line, or one of spaces only
+        if len(fields) != len(header):
+            raise DataError(
+                f"{path}:{line}: {len(fields)} field(s), the header has {len(header)}; quote "
+                'fields that contain commas ("a, b") and give every row all columns'
+            )
+        if not fields[at].strip():
+            raise DataError(
+                f"{path}:{line}: empty text in column {column!r}; fill it in or remove the row"
+            )
+        rows.append(dict(zip(header, fields, strict=True)))
+        texts.append(fields[at])
+    return rows, texts
+
+
+def checked_texts(texts: list[str]) -> list[str]:
+    """``--text`` values, each with something to classify."""
+    for i, text in enumerate(texts, 1):
+        if not text.strip():
             raise ValueError(
-                f"{path}: line {reader.line_num}: not readable as CSV ({exc})"
-            ) from None
-    return rows, [r[column] or "" for r in rows]
+                f"--text number {i} is empty (or only whitespace): give a text to classify"
+            )
+    return texts
 
 
 def prediction_columns(k: int) -> list[str]:
@@ -82,8 +124,6 @@ def write_predictions(
     path: str | None, rows: list[dict[str, str]], preds: list[list[tuple[str, float]]], k: int
 ) -> None:
     """The input's columns, then label_i / prob_i for i = 1..k (written whole or not at all)."""
-    import io
-
     from hhnas.io import write_text
 
     fields = list(rows[0]) if rows else []
@@ -105,6 +145,11 @@ def predict_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
     if args.output and not args.input:
         raise ValueError("--output goes with --input (a CSV of texts)")
+    # Refused before the model loads: a bad input costs no model loading.
+    if args.input:
+        rows, texts = read_texts(args.input, args.text_column)
+    else:
+        texts = checked_texts(args.text)
     predictor = Predictor(
         args.model_dir,
         backbone=args.backbone,
@@ -114,14 +159,13 @@ def predict_command(args: argparse.Namespace) -> int:
     )
     k = min(args.top_k, len(predictor.labels))
     if args.input:
-        rows, texts = read_texts(args.input, args.text_column)
         preds = predictor.top_k(texts, k)
         write_predictions(args.output, rows, preds, k)
         if args.output:
             print(f"{len(rows)} predictions -> {args.output}", file=sys.stderr)
         return 0
-    preds = predictor.top_k(args.text, k)
-    for text, top in zip(args.text, preds, strict=True):
+    preds = predictor.top_k(texts, k)
+    for text, top in zip(texts, preds, strict=True):
         if args.json:
             print(json.dumps({"text": text, "labels": [{"label": lb, "prob": p} for lb, p in top]}))
         else:

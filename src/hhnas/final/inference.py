@@ -8,9 +8,13 @@ standardised with the training rows' statistics saved in the directory:
   mean question vector (a batch of one question cannot be centred on itself);
 * linking: schema linking against the classes' saved schemas.
 
-Inputs no member reads are not computed (a Model 1 ensemble never loads the LLM). A directory
-with a fine-tuned encoder (``encoder/``, final.finetune) computes the backbone vector with that
-encoder inside the model, from token ids, batched as training evaluated.
+Inputs no member reads are not computed (a Model 1 ensemble never loads the LLM). The
+probabilities are the weighted mean of the members' (the weights the final job chose, in the
+manifest), the TF-IDF member's (hhnas.final.lexical) last, summed in the order and by the
+function the final job used (:func:`weighted_mean`), so that its recorded accuracy is
+reproduced exactly. A directory with a fine-tuned encoder (``encoder/``, final.finetune)
+computes the backbone vector with that encoder inside the model, from token ids, batched as
+training evaluated.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from hhnas.training.data import Standardisation
 
 if TYPE_CHECKING:
     import torch
+
+    from hhnas.final.lexical import LexicalModel
 
 INPUTS = ("backbone", "llm", "linking")
 EVAL_BATCH = 1024
@@ -77,22 +83,28 @@ def build_members(manifest: Manifest, state: Mapping[str, torch.Tensor]) -> list
     return models
 
 
-def ensemble_probabilities(models: Sequence[Any], inputs: Sequence[Any]) -> np.ndarray:
-    """Mean of the members' softmax probabilities, ``[N, C]`` float64, in batches."""
+def member_probabilities(model: Any, inputs: Sequence[Any]) -> np.ndarray:
+    """One member's softmax probabilities, ``[N, C]`` float64, in batches of EVAL_BATCH rows."""
     import torch
 
     rows = int(inputs[0].shape[0])
-    total = None
     with torch.no_grad():
-        for model in models:
-            parts = [
-                torch.softmax(model(*(x[i : i + EVAL_BATCH] for x in inputs)), dim=1)
-                for i in range(0, rows, EVAL_BATCH)
-            ]
-            probs = torch.cat(parts).double().numpy() if parts else np.zeros((0, 0))
-            total = probs if total is None else total + probs
-    assert total is not None
-    return total / len(models)
+        parts = [
+            torch.softmax(model(*(x[i : i + EVAL_BATCH] for x in inputs)), dim=1)
+            for i in range(0, rows, EVAL_BATCH)
+        ]
+    return torch.cat(parts).double().numpy() if parts else np.zeros((0, 0))
+
+
+def weighted_mean(parts: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """``sum_i weights[i] * parts[i]``, accumulated in list order: the final job and
+    `hhnas predict` both combine members here, so their sums round alike."""
+    if not parts or len(parts) != len(weights):
+        raise ValueError(f"{len(parts)} members' probabilities for {len(weights)} weights")
+    total = np.zeros_like(parts[0], dtype=np.float64)
+    for probs, weight in zip(parts, weights, strict=True):
+        total += float(weight) * probs
+    return total
 
 
 def _same_weights(kind: str, path: str, features: ModelIdentity, fix: str) -> str:
@@ -170,6 +182,15 @@ class Predictor:
         self.llm_databases = stats["llm_databases"]
         self.llm_question_mean = stats["llm_question_mean"]
         self.models = build_members(self.manifest, load_file(str(root / WEIGHTS)))
+        self.weights = [float(m["weight"]) for m in self.manifest["members"]]
+        lexical = self.manifest.get("lexical")
+        self.lexical: LexicalModel | None = None
+        if lexical:
+            # scikit-learn is imported only for a model that has a lexical member.
+            from hhnas.final.lexical import LexicalModel
+
+            self.lexical = LexicalModel.read(root)
+            self.weights.append(float(lexical["weight"]))
         self.used = used_inputs(self.manifest["members"])
         features = self.manifest["features"]
         where = root / "hhnas-model.json"
@@ -251,7 +272,8 @@ class Predictor:
 
     # -- predictions
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """``[N, C]`` class probabilities (the members' mean), columns in ``self.labels`` order."""
+        """``[N, C]`` class probabilities (the members' weighted mean), columns in
+        ``self.labels`` order."""
         import torch
 
         from hhnas.features.encoder import torch_threads
@@ -261,9 +283,14 @@ class Predictor:
             return np.zeros((0, len(self.labels)))
         if self.finetuned is not None:
             return self._finetuned_proba(texts)
-        with torch_threads(self.threads), torch.inference_mode():
-            inputs = self.model_inputs(self.raw_inputs(texts), len(texts))
-            return ensemble_probabilities(self.models, inputs)
+        parts = []
+        if self.models:
+            with torch_threads(self.threads), torch.inference_mode():
+                inputs = self.model_inputs(self.raw_inputs(texts), len(texts))
+                parts = [member_probabilities(model, inputs) for model in self.models]
+        if self.lexical is not None:
+            parts.append(self.lexical.probabilities(texts))
+        return weighted_mean(parts, self.weights)
 
     def _finetuned_proba(self, texts: list[str]) -> np.ndarray:
         from hhnas.features.encoder import torch_threads

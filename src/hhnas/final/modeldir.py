@@ -3,9 +3,12 @@
 A directory is self-contained for prediction except for the two pretrained models it names
 (the backbone encoder and the LLM), which it identifies by a hash of their weights:
 
-    hhnas-model.json      format and version, members (template, parameters, provenance),
-                          feature settings, the backbone's and LLM's identities, file hashes
+    hhnas-model.json      format and version, members (template, parameters, provenance,
+                          weight in the ensemble), the lexical member's C and weight, feature
+                          settings, the backbone's and LLM's identities, the machine, file hashes
     weights.safetensors   every member's head weights, keys prefixed "m<i>."
+    lexical.json, .npz    only with a TF-IDF member (hhnas.final.lexical): its vectorizers'
+                          settings, vocabularies and idf vectors, the regression's arrays
     encoder/              only with final.finetune: the fine-tuned encoder and its tokenizer
                           (transformers' save_pretrained), which replace the named backbone
     features.npz          standardisation statistics of each input (training rows), the LLM's
@@ -26,12 +29,15 @@ from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 from hhnas.io import read_json, sha256_file, write_dir, write_json
+from hhnas.machine import Machine
 from hhnas.records import Params
 
 FORMAT = "hhnas-final-model"
 # 2: the schema-linking input is named "linking" (manifest inputs, code settings, weight names),
 # not "rule"; a version-1 directory is refused with the commit that can read it.
-VERSION = 2
+# 3: a weighted ensemble (each member's weight, the method) with an optional lexical member,
+# and the machine the final job ran on.
+VERSION = 3
 MANIFEST = "hhnas-model.json"
 WEIGHTS = "weights.safetensors"
 FEATURES = "features.npz"
@@ -49,8 +55,8 @@ class ModelDirError(ValueError):
 
 
 class Member(TypedDict):
-    """A member of the model: its template and parameters, and the search iteration (and so
-    the training seed) it comes from."""
+    """A member of the model: its template and parameters, the search iteration (and so the
+    training seed) it comes from, and its weight in the ensemble."""
 
     model: int
     macro: list[int]
@@ -58,6 +64,17 @@ class Member(TypedDict):
     experiment: int
     iteration: int
     seed: int
+    weight: float
+
+
+class Lexical(TypedDict):
+    """The TF-IDF + logistic regression member (hhnas.final.lexical): its C, its weight in the
+    ensemble and its files."""
+
+    kind: str
+    C: float
+    weight: float
+    files: list[str]
 
 
 class HeadSettings(TypedDict):
@@ -143,10 +160,13 @@ class Manifest(TypedDict):
     commit: str
     config_hash: str
     n_classes: int
+    method: str
     members: list[Member]
+    lexical: NotRequired[Lexical]
     training: HeadSettings
     inputs: InputShapes
     features: FeatureIdentities
+    machine: Machine
     encoder: NotRequired[Encoder]
     format: NotRequired[str]
     version: NotRequired[int]
@@ -238,7 +258,9 @@ def read_manifest(model_dir: str | os.PathLike) -> Manifest:
                 f"{file}: its content differs from the hash recorded in {MANIFEST} (damaged or "
                 "edited); re-create the directory (delete it and run make run)"
             )
-    missing = [n for n in FILES if n not in (manifest.get("files") or {})]
+    lexical = manifest.get("lexical")
+    needed = [*FILES, *(lexical["files"] if lexical else [])]
+    missing = [n for n in needed if n not in (manifest.get("files") or {})]
     if missing:
         raise ModelDirError(f"{path}: records no hash for {', '.join(missing)}")
     differs = settings_differences(manifest["features"]["code"], feature_code_settings())

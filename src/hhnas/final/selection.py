@@ -17,9 +17,10 @@ def rank_candidates(records: Iterable[Metrics]) -> list[Metrics]:
 
 
 def select_candidates(metrics_paths: Iterable[str], k: int = 1) -> list[Metrics]:
-    """The top ``k`` candidates of the metrics files; a ValueError if none succeeded."""
+    """The top ``k`` candidates of the metrics files (all of them when fewer succeeded); a
+    ValueError if none succeeded."""
     if k < 1:
-        raise ValueError(f"final.ensemble must be >= 1, got {k}")
+        raise ValueError(f"final.ensemble.candidates must be >= 1, got {k}")
     paths = list(metrics_paths)
     ranked = rank_candidates(read_json(p) for p in paths)
     if not ranked:
