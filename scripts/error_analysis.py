@@ -24,11 +24,19 @@ with job_log(sm.log[0]):
         float(cfg["similar_schema_jaccard"]),
         int(cfg["top_pairs"]),
         [float(t) for t in cfg["merge_thresholds"]],
+        groups=read_json(sm.input.groups),
     )
     test = result["test"]
     print(
         f"test: {test['errors']} errors of {test['rows']}; top-1 {test['top1']:.4f} "
         f"top-3 {test['top3']:.4f}; ceiling {test['ceiling']:.4f}"
     )
+    if "generalisation" in result:
+        g = result["generalisation"]["test"]
+        print(
+            f"test by {result['generalisation']['source']}: {g['seen']} of {g['rows']} share "
+            f"their group with a training question of their class (accuracy "
+            f"{g['seen_accuracy']}), {g['new']} do not (accuracy {g['new_accuracy']})"
+        )
     write_json(sm.output.errors, result)
     write_text(sm.output.pairs, pairs_csv(test["confused_pairs"]))

@@ -14,7 +14,13 @@ than the model:
 From these: the most confused pairs, the share of errors each explains, top-1/3/5 accuracy, the
 accuracy if the classes grouped by schema similarity were merged (a prediction within the true
 class's group counts as right), and an empirical ceiling: the accuracy with every error that
-one of the two explains counted as right.
+one of the two explains counted as right. A dataset without schemas (a CSV's plain labels)
+records ``has_schemas: false``; the report then leaves out what only schemas could explain.
+
+**Generalisation**: where the dataset groups its questions (results/<dataset>/data/groups.json:
+Spider's normalised SQL query, a CSV's group column), a validation or test question is *seen*
+when a training question of its class shares its group (a paraphrase of a question trained on)
+and *new* otherwise; the accuracy on the two tells memorised phrasing from generalisation.
 """
 
 from __future__ import annotations
@@ -26,8 +32,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from hhnas.data.schemas import similar_groups, similarity_matrix
-from hhnas.records import Classes, DatabaseSchema, DatasetRow
-from hhnas.reporting.records import ConfusedPair, ErrorAnalysis, MergedAccuracy, Share, SplitErrors
+from hhnas.records import Classes, DatabaseSchema, DatasetGroups, DatasetRow
+from hhnas.reporting.records import (
+    ConfusedPair,
+    ErrorAnalysis,
+    Generalisation,
+    GeneralisationSplit,
+    MergedAccuracy,
+    Share,
+    SplitErrors,
+)
 
 _SPACES = re.compile(r"\s+")
 
@@ -48,6 +62,11 @@ def texts_by_class(records: Sequence[DatasetRow]) -> dict[str, set[int]]:
     for r in records:
         out[normalise_text(r["text"])].add(int(r["label"]))
     return out
+
+
+def has_schemas(schemas: Sequence[DatabaseSchema | None]) -> bool:
+    """Are the classes databases with schemas (Spider), not plain labels (a CSV)?"""
+    return any(s is not None for s in schemas)
 
 
 def merged_accuracy(pred: np.ndarray, labels: np.ndarray, groups: Sequence[int]) -> float:
@@ -113,6 +132,7 @@ def analyse_errors(
     return {
         "rows": n,
         "errors": e,
+        "has_schemas": has_schemas(schemas),
         "top1": top(1),
         "top3": top(3),
         "top5": top(5),
@@ -161,6 +181,73 @@ def confused_pairs(
     ]
 
 
+def generalisation_split(
+    trained: set[tuple[int, int]],
+    groups: Sequence[int | None],
+    probs: np.ndarray,
+    labels: np.ndarray,
+    rows: np.ndarray,
+) -> GeneralisationSplit:
+    """One split's questions with a training question of the same group and class (seen) and
+    without (new), and the top-1 accuracy on each; ``trained``: the (group, class) pairs of
+    the training split. An accuracy over no question is None (JSON null, where a NaN would not
+    be valid JSON). A row without a group (None) shares none: it is new."""
+    labels = np.asarray(labels)
+    right = probs.argmax(axis=1) == labels
+    seen = np.array(
+        [(groups[int(r)], int(y)) in trained for r, y in zip(rows, labels, strict=True)],
+        dtype=bool,
+    )
+    n, k = len(seen), int(seen.sum())
+
+    def accuracy(mask: np.ndarray) -> float | None:
+        return float(right[mask].mean()) if mask.any() else None
+
+    return {
+        "rows": n,
+        "seen": k,
+        "seen_share": k / n if n else None,
+        "seen_accuracy": accuracy(seen),
+        "new": n - k,
+        "new_accuracy": accuracy(~seen),
+    }
+
+
+def generalisation(
+    records: Sequence[DatasetRow],
+    source: str | None,
+    groups: Sequence[int | None],
+    evaluation: dict[str, np.ndarray],
+) -> Generalisation:
+    """Seen and new questions of the validation and test splits; ``groups``: a group id per
+    row of ``records`` (groups.json's ``groups``), ``source`` what the id stands for.
+
+    Seen needs the training question's class too: a Spider SQL query trained on only under
+    another database ("SELECT count(*) FROM customers" is asked of several) teaches the
+    question's wording, not its class, so the question counts as new."""
+    if len(groups) != len(records):
+        raise ValueError(
+            f"groups.json has {len(groups)} groups for the {len(records)} rows of "
+            "dataset.jsonl: it is stale; delete it to recompute it"
+        )
+    trained = {
+        (g, int(r["label"]))
+        for r, g in zip(records, groups, strict=True)
+        if r["split"] == "train" and g is not None
+    }
+
+    def split(name: str) -> GeneralisationSplit:
+        return generalisation_split(
+            trained,
+            groups,
+            evaluation[f"{name}_probs"],
+            evaluation[f"{name}_labels"],
+            evaluation[f"{name}_rows"],
+        )
+
+    return {"source": source, "val": split("val"), "test": split("test")}
+
+
 def error_analysis(
     records: Sequence[DatasetRow],
     classes: Classes,
@@ -168,9 +255,11 @@ def error_analysis(
     threshold: float,
     top_pairs: int,
     merge_thresholds: Sequence[float] = (),
+    groups: DatasetGroups | None = None,
 ) -> ErrorAnalysis:
     """Validation and test analyses from the final model's probabilities (final_probabilities
-    .npz: ``<split>_probs``, ``<split>_labels``, ``<split>_rows``)."""
+    .npz: ``<split>_probs``, ``<split>_labels``, ``<split>_rows``), and their generalisation
+    where the dataset has groups (groups.json)."""
 
     def analyse(split: str) -> SplitErrors:
         return analyse_errors(
@@ -185,7 +274,12 @@ def error_analysis(
             merge_thresholds,
         )
 
-    return {"val": analyse("val"), "test": analyse("test")}
+    out: ErrorAnalysis = {"val": analyse("val"), "test": analyse("test")}
+    if groups is not None and groups["groups"] is not None:
+        out["generalisation"] = generalisation(
+            records, groups["source"], groups["groups"], evaluation
+        )
+    return out
 
 
 PAIR_COLUMNS = (
