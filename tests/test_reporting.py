@@ -386,7 +386,20 @@ def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
     raw["run_datasets"] = list(metrics)
     raw["tables"] = {"spider": "spider", "heldout": "heldout"}
     raw["reference"]["paper"] = PAPER
-    raw["reference"]["verdict"] = ["A measured fact from elsewhere."]
+    inputs["references"] = str(tmp_path / "references.yaml")
+    measured = {
+        "id": "elsewhere",
+        "shown_in": "verdict",
+        "text": "A measured fact from elsewhere.",
+        "datasets": ["spider"],
+        "split": "its split",
+        "measured_by": "a session",
+        "date": "2026-12-02",
+        "machine": "unknown (not recorded)",
+        "config": "c",
+        "commit": "abc1234",
+    }
+    Path(inputs["references"]).write_text(json.dumps({"version": 1, "references": [measured]}))
     final, errors = _final_files(tmp_path)
     inputs["final_metrics_spider"], inputs["errors_spider"] = final, errors
     out = tmp_path / "report.html"
@@ -407,7 +420,11 @@ def test_built_report_captions_are_the_rst_files(tmp_path: Path) -> None:
     assert "reaches 50.00 % test accuracy" in verdict and "47.78 points below" in verdict
     # one of two test rows wrong, its class second: every error is a near miss
     assert "top-3 accuracy is 100.00 %: 100.0 % of its errors" in verdict
-    assert "A measured fact from elsewhere." in verdict
+    assert (
+        "Reference, not this run — measured by a session on 2026-12-02; machine: unknown (not "
+        "recorded); config: c; commit: abc1234; data: spider, its split. A measured fact from "
+        "elsewhere." in html.unescape(verdict)
+    )
     # Table 2 carries the final model beside the search's best
     t2 = page[page.index("Table 2: comparison") :]
     assert "Final model (ours)" in t2[: t2.index("</table>")]

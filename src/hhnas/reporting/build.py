@@ -12,6 +12,7 @@ import yaml
 from hhnas.config import Config
 from hhnas.config.sections import Dataset
 from hhnas.io import read_json
+from hhnas.machine import cpu_info, describe_cpu
 from hhnas.reporting.captions import caption
 from hhnas.reporting.failures import failure_regions
 from hhnas.reporting.final_report import final_tables, verdict
@@ -33,7 +34,9 @@ from hhnas.reporting.records import (
     StudySection,
     StudySummary,
     Table,
+    ThreadCount,
 )
+from hhnas.reporting.references import MeasuredReference, labelled, load_references, shown
 from hhnas.reporting.tables import (
     best_candidate,
     best_per_model,
@@ -109,6 +112,14 @@ def _dataset_entry(name: str, counts: Counts, ds: Dataset) -> DatasetEntry:
         )
     if counts.get("split_source", "").startswith("column:"):
         notes.append(f"split as published, from CSV column {counts['split_source'][7:]!r}")
+    if counts.get("split_group_by"):
+        fr = counts["split_fractions"]
+        notes.append(
+            f"split by groups ({counts['split_group_by']}): all questions of one group in one "
+            f"part; {counts['groups']} groups, {counts['groups_multi_class']} of them spanning "
+            f"several classes; train / val / test {100 * fr['train']:.1f} / "
+            f"{100 * fr['val']:.1f} / {100 * fr['test']:.1f} % of the rows"
+        )
     if counts.get("rows_dropped_empty"):
         notes.append(f"{counts['rows_dropped_empty']} empty questions dropped")
     if counts.get("rows_dropped_unknown_db"):
@@ -158,9 +169,31 @@ def _dataset_entry(name: str, counts: Counts, ds: Dataset) -> DatasetEntry:
     }
 
 
-def _provenance(config: dict[str, Any], basedir: str) -> Provenance:
+def _threads(cfg: Config) -> list[ThreadCount]:
+    """The thread counts the results depend on: a float sum split over another number of
+    threads rounds differently (hhnas.machine)."""
+    return [
+        {
+            "jobs": "search iteration jobs (training.threads)",
+            "threads": int(cfg.raw["training"]["threads"]),
+        },
+        {
+            "jobs": "feature jobs (resources.features.threads)",
+            "threads": cfg.resources["features"].threads,
+        },
+        {
+            "jobs": "final model jobs (training.threads; resources.features.threads when "
+            "final.finetune trains the encoder)",
+            "threads": cfg.final_threads,
+        },
+    ]
+
+
+def _provenance(cfg: Config, basedir: str) -> Provenance:
     """``basedir``: the workflow's checkout (not the working directory, which holds the data);
-    ``config``: the raw config, shown as it is."""
+    the raw config is shown as it is. The CPU is the one building the report: on a local run
+    the one every job ran on."""
+    config = cfg.raw
     return {
         "title": "HHNAS-AM reproduction report",
         "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -180,6 +213,8 @@ def _provenance(config: dict[str, Any], basedir: str) -> Provenance:
             ]
         ),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
+        "cpu": describe_cpu(cpu_info()),
+        "threads": _threads(cfg),
     }
 
 
@@ -211,7 +246,7 @@ def build_comparison_report(
     section = comparison_section(inputs)
     cmp = cfg.comparison
     context: ReportContext = {
-        **_provenance(cfg.raw, basedir),
+        **_provenance(cfg, basedir),
         "title": f"HHNAS-AM: strategies and baselines compared ({cmp.dataset})",
         "datasets": [],
         "tables": section["tables"],
@@ -291,7 +326,11 @@ def _paper_tables(
     ]
 
 
-def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: Reference) -> list[str]:
+def _spider_notes(
+    cfg: Config, frame: pd.DataFrame, name: str, references: list[MeasuredReference]
+) -> list[str]:
+    """The best candidate of the dataset in the spider role, and the references about it, each
+    labelled; a reference point says whether this run's best candidate is above it."""
     best = best_candidate(frame)
     notes = [
         f"Best {name} candidate: Model {best['model']} (experiment {best['experiment']}, "
@@ -301,19 +340,28 @@ def _spider_notes(cfg: Config, frame: pd.DataFrame, name: str, ref: Reference) -
         "ours keeps the train_spider databases with at least "
         f"{cfg.datasets[name].min_questions_per_class} questions.",
     ]
-    for point in ref["points"]:
-        side = "above" if 100 * best["test_acc"] > point["test"] else "NOT above"
-        notes.append(
-            f"Reference point {point['name']}: {point['test']:.1f} % test; our best "
-            f"searched candidate is {side} it."
-        )
-    return notes + [str(n) for n in ref["notes"]]
+    for ref in shown(references, name, "notes"):
+        note = labelled(ref)
+        if "test_accuracy" in ref:
+            side = "above" if 100 * best["test_acc"] > ref["test_accuracy"] else "NOT above"
+            note += (
+                f" This run's best searched candidate ({_pct(best['test_acc'])} % test) is "
+                f"{side} it."
+            )
+        notes.append(note)
+    return notes
 
 
 def _reference(cfg: Config) -> Reference:
-    """Config `reference`. The schema gives its lists no default (a config without the paper's
-    numbers has none): absent, they are empty, here once for every reader."""
-    return {"points": [], "notes": [], "verdict": [], **(cfg.raw.get("reference") or {})}
+    """Config `reference`: the paper's own figures (Table 2 labels them as the paper's)."""
+    return cfg.raw.get("reference") or {}
+
+
+def _references(inputs: Inputs) -> list[MeasuredReference]:
+    """report/references.yaml, which rule report_html passes; a report built without it (a
+    test, a tool) shows no reference."""
+    path = inputs.get("references")
+    return load_references(str(path)) if path else []
 
 
 def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: str) -> None:
@@ -321,6 +369,7 @@ def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: 
     config, roles = cfg.raw, cfg.roles
     frames = {name: load_metrics(list(inputs[f"metrics_{name}"])) for name in cfg.run_datasets}
     ref = _reference(cfg)
+    references = _references(inputs)
     finals: dict[str, FinalMetrics] = {
         d: read_json(inputs[f"final_metrics_{d}"])
         for d in cfg.final_datasets
@@ -337,7 +386,9 @@ def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: 
             finals[lead],
             errors[lead],
             ref.get("paper") if lead == roles.get("spider") else None,
-            [str(n) for n in ref["verdict"]] if lead == roles.get("spider") else [],
+            [labelled(r) for r in shown(references, lead, "verdict")]
+            if lead == roles.get("spider")
+            else [],
         )
         if lead in finals
         else []
@@ -436,7 +487,7 @@ def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: 
                 f"{_pct(best['val_acc'])} %, test {_pct(best['test_acc'])} %."
             )
     if "spider" in roles:
-        notes += _spider_notes(cfg, frames[roles["spider"]], roles["spider"], ref)
+        notes += _spider_notes(cfg, frames[roles["spider"]], roles["spider"], references)
     if study is not None:
         notes += study["verdict"] + study["notes"]
     notes.append(
@@ -444,7 +495,7 @@ def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: 
         f"this run used backbone '{config['backbone']['path']}' in mode "
         f"'{config['backbone']['mode']}'."
     )
-    provenance = _provenance(config, basedir)
+    provenance = _provenance(cfg, basedir)
     if not roles:
         provenance["title"] = f"HHNAS-AM search report: {', '.join(cfg.run_datasets)}"
     context: ReportContext = {
@@ -605,7 +656,7 @@ def build_study_report(cfg: Config, inputs: Inputs, template: str, out: str, bas
     section = study_section(inputs)
     shared = [f"{v} = {d}" for v, d in cfg.study_dirs.items() if v != d]
     context: ReportContext = {
-        **_provenance(cfg.raw, basedir),
+        **_provenance(cfg, basedir),
         "title": "HHNAS-AM study: does adaptive mutation beat plain search?",
         "datasets": [
             _dataset_entry(d, read_json(inputs[f"study_counts_{d}"]), cfg.datasets[d])

@@ -13,6 +13,7 @@ import jinja2
 
 from hhnas.io import write_text
 from hhnas.reporting.records import DatasetEntry, FailedCandidate, ReportContext, TemplateContext
+from hhnas.reporting.references import LABEL
 
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 # An src/href pointing off the file (http:, https: or protocol-relative //) breaks offline use.
@@ -101,6 +102,7 @@ def _prepare(context: ReportContext) -> TemplateContext:
     runtimes = list(ctx.get("runtimes") or [])
     ctx["runtimes"] = runtimes
     ctx["runtime_total"] = sum(float(r.get("seconds") or 0.0) for r in runtimes)
+    ctx["reference_label"] = LABEL
     return ctx
 
 

@@ -289,10 +289,12 @@ class ConfusedPair(TypedDict):
 
 
 class SplitErrors(TypedDict):
-    """The analysis of one split's predictions."""
+    """The analysis of one split's predictions. ``has_schemas``: are the classes databases with
+    schemas (absent in analyses written before it: read as true, what they showed)."""
 
     rows: int
     errors: int
+    has_schemas: NotRequired[bool]
     top1: float
     top3: float
     top5: float
@@ -306,11 +308,32 @@ class SplitErrors(TypedDict):
     confused_pairs: list[ConfusedPair]
 
 
+class GeneralisationSplit(TypedDict):
+    """A split's questions with a same-group training question (seen) and without (new), and
+    the final model's top-1 accuracy on each (None over no question)."""
+
+    rows: int
+    seen: int
+    seen_share: float | None
+    seen_accuracy: float | None
+    new: int
+    new_accuracy: float | None
+
+
+class Generalisation(TypedDict):
+    """``source``: what a group is (groups.json: "query", "column:<name>")."""
+
+    source: str | None
+    val: GeneralisationSplit
+    test: GeneralisationSplit
+
+
 class ErrorAnalysis(TypedDict):
-    """A final model's errors.json."""
+    """A final model's errors.json; ``generalisation`` only where the dataset has groups."""
 
     val: SplitErrors
     test: SplitErrors
+    generalisation: NotRequired[Generalisation]
 
 
 # --- tables (hhnas.reporting.tables, comparison, study) -------------------------------------
@@ -346,21 +369,13 @@ class CitedBaseline(PaperFigures):
     name: str
 
 
-class ReferencePoint(TypedDict):
-    name: str
-    test: float
-
-
 class Reference(TypedDict):
     """Config `reference`: the numbers the paper reports or cites, shown beside the dataset in
-    the spider role. Every key is optional in the schema, which gives the lists no default:
-    they read as empty (hhnas.reporting.build._reference)."""
+    the spider role. Figures measured elsewhere are not here but in report/references.yaml,
+    with their provenance (hhnas.reporting.references)."""
 
     cited_baseline: NotRequired[CitedBaseline]
     paper: NotRequired[PaperFigures]
-    points: list[ReferencePoint]
-    notes: list[str]
-    verdict: list[str]
 
 
 class Choice(TypedDict):
@@ -422,12 +437,24 @@ class Runtime(TypedDict):
     seconds: float
 
 
+class ThreadCount(TypedDict):
+    """Which jobs (and the config key that sets their threads), and how many threads."""
+
+    jobs: str
+    threads: int
+
+
 class Provenance(TypedDict):
+    """What made the numbers: the commit, the software, the config, the CPU
+    (hhnas.machine.describe_cpu) and the jobs' thread counts."""
+
     title: str
     generated_at: str
     git_commit: str
     software: dict[str, str]
     config_yaml: str
+    cpu: str
+    threads: list[ThreadCount]
 
 
 class ReportContext(TypedDict, total=False):
@@ -438,6 +465,8 @@ class ReportContext(TypedDict, total=False):
     git_commit: str
     software: dict[str, str]
     config_yaml: str
+    cpu: str
+    threads: list[ThreadCount]
     datasets: list[DatasetEntry]
     tables: list[Table]
     figures: list[Figure]
@@ -449,8 +478,9 @@ class ReportContext(TypedDict, total=False):
 
 
 class TemplateContext(ReportContext, total=False):
-    """The context as the template reads it: the failed records' columns and the runtimes'
-    total added."""
+    """The context as the template reads it: the failed records' columns, the runtimes' total
+    and the label that opens a reference's paragraph added."""
 
     failed_columns: list[str]
+    reference_label: str
     runtime_total: float
