@@ -15,6 +15,7 @@ from hhnas.config import (
     schema_validator,
 )
 from hhnas.preflight import check_inputs
+from hhnas.reporting.references import ReferencesError, load_references
 from hhnas.features.split_zip import PREFIX as SPLIT_ZIP
 
 SCHEMA = "../config/schema/config.schema.yaml"
@@ -47,6 +48,12 @@ ROLES = CONFIG.roles
 COMPARISON_FILES = CONFIG.comparison_files
 # Paths the scripts read come from here, never from the working directory (`snakemake -s`).
 TEMPLATE = os.path.join(workflow.basedir, "report", "template.html.j2")
+# Figures measured elsewhere, shown with their provenance: checked before any job.
+REFERENCES = os.path.join(workflow.basedir, "report", "references.yaml")
+try:
+    load_references(REFERENCES)
+except ReferencesError as exc:
+    sys.exit(str(exc))
 # The captions both reports show (hhnas.reporting.captions): an edited caption rebuilds them.
 CAPTIONS = sorted(
     os.path.join(workflow.basedir, "report", f)
@@ -235,6 +242,7 @@ def report_inputs(wildcards):
         "figures": FIGURE_FILES,
         "captions": CAPTIONS,
         "template": TEMPLATE,
+        "references": REFERENCES,
     }
     if CONFIG.comparison.in_report:
         inputs.update(COMPARISON_FILES)

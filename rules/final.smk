@@ -1,6 +1,8 @@
 # The final model of each run dataset (hhnas.final): the main search's best candidates by
-# validation accuracy retrained with their search seeds, saved for `hhnas predict`; its error
-# analysis; and batch prediction over the CSV files named in `predict.inputs`.
+# validation accuracy retrained with their search seeds and TF-IDF + logistic regression,
+# weighted by greedy ensemble selection on validation (final.ensemble), saved for
+# `hhnas predict`; its error analysis; and batch prediction over the CSV files named in
+# `predict.inputs`.
 rule final_model:
     input:
         unpack(final_inputs),
@@ -27,6 +29,7 @@ rule error_analysis:
     input:
         rows="results/{dataset}/data/dataset.jsonl",
         classes="results/{dataset}/data/classes.json",
+        groups="results/{dataset}/data/groups.json",
         probabilities="results/{dataset}/analysis/final_probabilities.npz",
     output:
         errors="results/{dataset}/analysis/errors.json",

@@ -201,9 +201,14 @@ BAD = {
     ),
     # Issue 15's keys.
     "fine-tuned ensemble": (
-        _set("final", {"ensemble": 3, "finetune": {"enabled": True}}),
-        "final.finetune.enabled with final.ensemble 3: a fine-tuned final model is one "
-        "candidate with its own encoder; set final.ensemble: 1",
+        _set("final", {"ensemble": {"candidates": 3}, "finetune": {"enabled": True}}),
+        "final.finetune.enabled with final.ensemble {method: greedy, candidates: 3}: a "
+        "fine-tuned final model is one candidate with its own encoder; set final.ensemble: "
+        "{method: mean, candidates: 1}",
+    ),
+    "fine-tuned greedy ensemble of one": (
+        _set("final", {"ensemble": {"candidates": 1}, "finetune": {"enabled": True}}),
+        "final.finetune.enabled with final.ensemble {method: greedy, candidates: 1}",
     ),
     "unknown finetune key": (
         _set("final", {"finetune": {"lr": 1e-4}}),
@@ -214,10 +219,19 @@ BAD = {
         lambda c: c["search"].update(var_min=0.5, var_max=0.1),
         "search.var_min=0.5 and search.var_max=0.1: a range, var_min must be at most var_max",
     ),
-    "ensemble beyond the search's budget": (
-        _set("final.ensemble", 7),
-        "final.ensemble=7 is more than the 6 candidates the search makes (search.experiments 2 "
-        "x search.iterations 3); set final.ensemble to at most 6",
+    # Issue 23: final.ensemble became a mapping; the old integer is refused before any job.
+    "the old integer ensemble": (
+        _set("final.ensemble", 3),
+        "`final.ensemble: 3` is the old form: final.ensemble is now a mapping; write "
+        "`final.ensemble: {method: mean, candidates: 3}` for the same model as before",
+    ),
+    "an unknown ensemble method": (
+        _set("final.ensemble.method", "stacking"),
+        "'stacking' is not one of ['greedy', 'mean']",
+    ),
+    "zero greedy rounds": (
+        _set("final.ensemble.rounds", 0),
+        "0 is less than the minimum of 1",
     ),
     # (the main search on 2 datasets + 3 other compared strategies on 1) x 1e6 x 3 iterations
     "a million experiments": (
@@ -242,7 +256,42 @@ BAD = {
         _set("comparison.baselines", ["tfidf-lr", "rule-argmax"]),
         "`comparison.baselines`: 'rule-argmax' was renamed 'linking-argmax'",
     ),
+    # Issue 23: a figure measured elsewhere lives in a versioned file with its provenance.
+    "a reference point pasted into the config": (
+        _set("reference.points", [{"name": "TF-IDF + SVM", "test": 89.5}]),
+        "`reference.points` is no longer read from the config: figures measured elsewhere "
+        "live in report/references.yaml",
+    ),
+    "a measured verdict paragraph pasted into the config": (
+        _set("reference.verdict", ["Fusion reached 92.69 % validation."]),
+        "`reference.verdict` is no longer read from the config",
+    ),
+    # Issue 23: the group-aware split.
+    "group_by an unknown value": (
+        _set("data.split.group_by", "sql"),
+        "'sql' is not one of ['query', None]",
+    ),
+    "group_column on spider": (
+        _set("datasets.spider.group_column", "qid"),
+        "datasets.spider.group_column: only for format csv",
+    ),
+    "group_by on a csv without group_column": (
+        lambda c: _grouped_csv(c, {}),
+        "data.split.group_by='query' needs the groups of CSV dataset 'mine': set "
+        "datasets.mine.group_column",
+    ),
+    "group_by with a published split": (
+        lambda c: _grouped_csv(c, {"split_column": "split", "group_column": "qid"}),
+        "datasets.mine.split_column and data.split.group_by='query' both set",
+    ),
 }
+
+
+def _grouped_csv(cfg: dict[str, Any], keys: dict[str, str]) -> None:
+    cfg["data"]["split"]["group_by"] = "query"
+    cfg["datasets"]["mine"] = {"format": "csv", "path": "x.csv", "min_questions_per_class": 4}
+    cfg["datasets"]["mine"].update(keys)
+    cfg["run_datasets"] = ["mine"]
 
 
 @pytest.mark.parametrize("case", list(BAD), ids=list(BAD))

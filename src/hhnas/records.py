@@ -177,3 +177,14 @@ class Classes(TypedDict):
 
     classes: list[str]
     schemas: list[DatabaseSchema | None]
+
+
+class DatasetGroups(TypedDict):
+    """A dataset's ``groups.json`` (hhnas.data.prepare): what its groups are ("query": Spider's
+    SQL, normalised; "column:<name>": a CSV's group_column; None: it has none) and each row's
+    group id, in dataset.jsonl order (0, 1, 2, ... by first appearance; None without groups).
+    Rows of one group are paraphrases of one another; `data.split.group_by` keeps them in one
+    part."""
+
+    source: str | None
+    groups: list[int] | None

@@ -35,6 +35,7 @@ from hhnas.config.sections import (
     final_section,
     parameters,
     predict_section,
+    searched_datasets,
     shared_dirs,
     study_section,
     typed_section,
@@ -181,11 +182,37 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
                 )
         else:
             csv_only = ("path", "text_column", "label_column", "id_column", "split_column")
-            for k in csv_only + ("exclude_labels",):
+            for k in csv_only + ("exclude_labels", "group_column"):
                 if k in spec:
                     out.append(f"{key}.{k}: only for format csv")
             if not spec.get("splits"):
                 out.append(f"{key}.splits: name Spider's splits to read (train_spider, ...)")
+    return out + group_by_problems(config)
+
+
+def group_by_problems(config: Mapping[str, Any]) -> list[str]:
+    """`data.split.group_by` against each dataset a job prepares: a CSV needs its group column,
+    and a published split (`split_column`) is kept as published, never regrouped."""
+    group_by = config["data"]["split"].get("group_by")
+    if group_by is None:
+        return []
+    out = []
+    for name in searched_datasets(config):
+        spec = config["datasets"].get(name)
+        if spec is None:
+            continue  # named in run_datasets by mistake: dataset_problems says so
+        key = f"datasets.{name}"
+        if spec.get("split_column") is not None:
+            out.append(
+                f"{key}.split_column and data.split.group_by={group_by!r} both set: the "
+                "published split is kept as published; remove one of them"
+            )
+        elif spec["format"] == "csv" and spec.get("group_column") is None:
+            out.append(
+                f"data.split.group_by={group_by!r} needs the groups of CSV dataset {name!r}: "
+                f"set {key}.group_column to the column whose rows must share a part, or set "
+                "data.split.group_by: null"
+            )
     return out
 
 
@@ -292,21 +319,15 @@ def from_validated(
 
 def final_problems(config: Mapping[str, Any]) -> list[str]:
     final = final_section(config)
-    if final.finetune.enabled and final.ensemble != 1:
+    ens = final.ensemble
+    if final.finetune.enabled and (ens.method, ens.candidates) != ("mean", 1):
         return [
-            f"final.finetune.enabled with final.ensemble {final.ensemble}: a fine-tuned final "
-            "model is one candidate with its own encoder; set final.ensemble: 1 or "
-            "final.finetune.enabled: false"
+            f"final.finetune.enabled with final.ensemble {{method: {ens.method}, candidates: "
+            f"{ens.candidates}}}: a fine-tuned final model is one candidate with its own encoder; "
+            "set final.ensemble: {method: mean, candidates: 1} or final.finetune.enabled: false"
         ]
-    search = config["search"]
-    budget = int(search["experiments"]) * int(search["iterations"])
-    # A fine-tuning search builds no final model (Config.final_datasets).
-    if final.enabled and config["backbone"]["mode"] == "frozen" and final.ensemble > budget:
-        return [
-            f"final.ensemble={final.ensemble} is more than the {budget} candidates the search "
-            f"makes (search.experiments {search['experiments']} x search.iterations "
-            f"{search['iterations']}); set final.ensemble to at most {budget}"
-        ]
+    # More candidates than the search made is not an error: the pool is every successful
+    # one (hhnas.final.selection.select_candidates), so the default fits a small search too.
     return []
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from hhnas.config.sections import (
     LLM,
     Backbone,
+    FinalEnsemble,
     FinalFinetune,
     Search,
     Training,
@@ -52,12 +53,13 @@ class JobConfig:
 class FinalJob:
     """The final model job's own settings (:meth:`hhnas.config.Config.final_job_config`):
     `final.ensemble`, the fine-tuning recipe, the job's threads and the feature jobs' (which
-    prediction uses too)."""
+    prediction uses too), and the C grid of the lexical member (`comparison.tfidf_c_grid`)."""
 
-    ensemble: int
+    ensemble: FinalEnsemble
     finetune: FinalFinetune
     threads: int
     features_threads: int
+    tfidf_c_grid: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,10 @@ class FinalJobConfig(JobConfig):
         return cls(
             **{f.name: getattr(job, f.name) for f in fields(JobConfig)},
             final=FinalJob(
-                ensemble=int(final["ensemble"]),
+                ensemble=nested_section(FinalEnsemble, "final.ensemble", final),
                 finetune=nested_section(FinalFinetune, "final.finetune", final),
                 threads=int(final["threads"]),
                 features_threads=int(raw["features_threads"]),
+                tfidf_c_grid=tuple(float(c) for c in final["tfidf_c_grid"]),
             ),
         )

@@ -71,6 +71,34 @@ RENAMED = {
     "search.variance_rule": "search.variance_update",
 }
 RENAMED_VALUES = {"comparison.baselines": {"rule-argmax": "linking-argmax"}}
+# Figures measured on another machine, pasted into the config, read as this run's in the report
+# (issue 23): they moved to a versioned file, each with its provenance.
+MOVED = dict.fromkeys(
+    ("reference.points", "reference.notes", "reference.verdict"), "report/references.yaml"
+)
+# Keys whose value changed form: the old form, recognised by its type, is refused with the new
+# one written out ({old}: the value found). Issue 23: `final.ensemble` became a mapping.
+OLD_FORMS: dict[str, tuple[type, str]] = {
+    "final.ensemble": (
+        int,
+        "`final.ensemble: {old}` is the old form: final.ensemble is now a mapping; write "
+        "`final.ensemble: {{method: mean, candidates: {old}}}` for the same model as before, or "
+        "`final.ensemble: {{candidates: {old}}}` for greedy selection over the top {old} and "
+        "TF-IDF (the default method)",
+    )
+}
+
+
+def _old_forms(config: Mapping[str, Any]) -> list[str]:
+    out = []
+    for path, (old_type, message) in OLD_FORMS.items():
+        value: Any = config
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        # bool is an int to Python, never to YAML's reader of a count.
+        if isinstance(value, old_type) and not isinstance(value, bool):
+            out.append(message.format(old=value))
+    return out
 
 
 def _renamed_values(config: Mapping[str, Any]) -> list[str]:
@@ -101,6 +129,13 @@ def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str)
             out += _unknown(sub, extra, root, path)
         elif path in RENAMED:
             out.append(f"`{path}` was renamed `{RENAMED[path]}`: rename it in your config")
+        elif path in MOVED:
+            out.append(
+                f"`{path}` is no longer read from the config: figures measured elsewhere live "
+                f"in {MOVED[path]}, each with who measured it, when, on which machine, config "
+                "and commit (its header gives the shape); move each entry there and delete "
+                "the key"
+            )
         elif extra is False:
             close = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
             hint = f"; did you mean `{f'{where}.' if where else ''}{close[0]}`?" if close else ""
@@ -112,7 +147,9 @@ def _unknown(value: Any, node: dict[str, Any], root: dict[str, Any], where: str)
 def check_unknown_keys(config: Mapping[str, Any], schema: dict[str, Any] | None = None) -> None:
     """Refuse keys the schema does not know, naming the closest valid key."""
     schema = schema or read_schema()
-    problems = _unknown(dict(config), schema, schema, "") + _renamed_values(config)
+    problems = (
+        _unknown(dict(config), schema, schema, "") + _renamed_values(config) + _old_forms(config)
+    )
     if problems:
         raise ConfigError(problems)
 

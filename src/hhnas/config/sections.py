@@ -43,6 +43,7 @@ class Dataset:
     exclude_labels: tuple[str, ...] = ()
     merge_similar_schemas: float | None = None
     max_train_per_class: int | None = None
+    group_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,12 @@ def hashed_search(search: Mapping[str, Any], budget_keys: tuple[str, ...]) -> di
     return out
 
 
+def hashed_split(split: Mapping[str, Any]) -> dict[str, Any]:
+    """`data.split` as a search's hash sees it: group_by (issue 23, 2026-12-05) only when
+    set, so that writing `group_by: null` keeps the hash, and the files, of finished searches."""
+    return {k: v for k, v in split.items() if not (k == "group_by" and v is None)}
+
+
 @dataclass(frozen=True)
 class Search:
     """`search`: what a strategy reads (hhnas.search); the space itself is built from `raw`
@@ -297,11 +304,21 @@ class FinalFinetune:
 
 
 @dataclass(frozen=True)
+class FinalEnsemble:
+    """`final.ensemble`: which models the final model combines, and with what weights."""
+
+    method: str  # "greedy" (ensemble selection on validation) or "mean"
+    candidates: int
+    rounds: int
+    tfidf: bool
+
+
+@dataclass(frozen=True)
 class Final:
     """`final`: the retrained best candidate(s) saved for prediction (hhnas.final)."""
 
     enabled: bool
-    ensemble: int
+    ensemble: FinalEnsemble
     finetune: FinalFinetune
 
 
@@ -438,7 +455,10 @@ class Config:
             "backbone": raw["backbone"],
             "llm": raw["llm"],
             "datasets": {dataset: raw["datasets"][dataset]},
-            "data": {k: raw["data"][k] for k in ("split", "split_seed")},
+            "data": {
+                "split": hashed_split(raw["data"]["split"]),
+                "split_seed": raw["data"]["split_seed"],
+            },
         }
 
     @property
@@ -455,7 +475,9 @@ class Config:
         return {
             **self.job_config(dataset, self.main_variant),
             "final": {
-                "ensemble": self.final.ensemble,
+                "ensemble": asdict(self.final.ensemble),
+                # The lexical member's C is chosen on validation from the comparison's grid.
+                "tfidf_c_grid": list(self.comparison.tfidf_c_grid),
                 "finetune": asdict(self.final.finetune),
                 "threads": self.final_threads,
             },
@@ -536,6 +558,7 @@ def dataset_spec(name: str, spec: Mapping[str, Any]) -> Dataset:
         exclude_labels=tuple(spec.get("exclude_labels", ())),
         merge_similar_schemas=spec.get("merge_similar_schemas"),
         max_train_per_class=spec.get("max_train_per_class"),
+        group_column=spec.get("group_column"),
     )
 
 
@@ -551,7 +574,7 @@ def final_section(config: Mapping[str, Any]) -> Final:
     ft = {**section_defaults("final.finetune"), **(raw.get("finetune") or {})}
     return Final(
         enabled=bool(raw["enabled"]),
-        ensemble=int(raw["ensemble"]),
+        ensemble=nested_section(FinalEnsemble, "final.ensemble", raw),
         finetune=FinalFinetune(**typed_values(FinalFinetune, "final.finetune", ft)),
     )
 
