@@ -148,16 +148,17 @@ def test_every_percentage_is_computed_or_a_labelled_reference(tmp_path: Path) ->
     paragraphs = _paragraphs(page)
     assert unlabelled(paragraphs, computed) == []
     references = [p for p in paragraphs if p.startswith(LABEL)]
-    # the file's ten entries, all about spider: seven notes, three after the verdict
-    assert len(references) == 10
-    fusion = next(p for p in references if "bench_final_fusion.py" in p)
-    assert "92.69 %" in fusion and "Intel Xeon, 2 cores" in fusion
-    assert "not recorded exactly: b92490e" in fusion and "on 2026-12-02" in fusion
+    # the file's nine entries, all about spider: seven notes, two after the verdict (the
+    # TF-IDF fusion figure left when the final model came to weigh TF-IDF itself, issue 23)
+    assert len(references) == 9
+    merge = next(p for p in references if "spider-merged.yaml" in p)
+    assert "92.68 %" in merge and "Intel Xeon, 2 cores" in merge
+    assert "merged run not recorded (after 5814a49" in merge and "on 2026-12-02" in merge
     # the run's own figures are there too, unlabelled: 50 % test, SPIDER's best at 92 / 90 %
     assert any("reaches 50.00 % test accuracy" in p for p in paragraphs)
     assert any(p.startswith("Best spider candidate") and "test 90.00 %" in p for p in paragraphs)
     # references are set apart in the page, not only by their words
-    assert page.count('class="reference"') == 10
+    assert page.count('class="reference"') == 9
 
 
 def test_reference_points_compare_with_this_runs_best_candidate(tmp_path: Path) -> None:
@@ -185,7 +186,7 @@ def test_the_check_catches_a_reference_shown_without_its_label(
     monkeypatch.setattr(build, "labelled", lambda ref: ref["text"])
     page, computed = _built(tmp_path)
     caught = unlabelled(_paragraphs(page), computed)
-    for stale in ("89.5", "91.3", "89.88", "92.68", "91.10", "92.69", "91.79"):
+    for stale in ("89.5", "91.3", "89.88", "92.68", "91.10"):
         assert stale in caught
 
 
@@ -216,7 +217,6 @@ def test_the_repositorys_references_load_with_their_provenance() -> None:
         "frozen-ceiling",
         "finetune-final",
         "merge-spider",
-        "tfidf-fusion",
     ]
     for ref in refs:
         # a CPU named, or said to be unknown: never left blank or guessed
