@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
@@ -214,6 +215,31 @@ def read_csv_header(path: str | os.PathLike) -> list[str]:
     return header
 
 
+def csv_data_rows(
+    reader: Iterator[list[str]], where: str | os.PathLike, width: int
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows a csv.reader has left after the header, each with its line number: blank lines
+    (empty or spaces only) skipped; bytes that are not CSV and a row of another field count than
+    the header's `width` stop with `where`:line and the fix. The workflow's CSV datasets and
+    `hhnas predict --input` read rows here, so both name a bad line alike."""
+    while True:
+        start = reader.line_num + 1  # type: ignore[attr-defined]
+        try:
+            r = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{where}:{start}: not valid CSV ({exc})") from None
+        if not r or (len(r) == 1 and not r[0].strip()):
+            continue
+        if len(r) != width:
+            raise DataError(
+                f"{where}:{start}: {len(r)} field(s), the header has {width}; quote fields "
+                'that contain commas ("a, b") and give every row all columns'
+            )
+        yield start, r
+
+
 def load_csv(
     path: str | os.PathLike,
     text_column: str,
@@ -271,21 +297,7 @@ def load_csv(
     gi = header.index(group_column) if group_column is not None else None
     rows: list[Question] = []
     seen: dict[str, int] = {}
-    while True:
-        start = reader.line_num + 1
-        try:
-            r = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise DataError(f"{p}:{start}: not valid CSV ({exc})") from None
-        if not r or (len(r) == 1 and not r[0].strip()):
-            continue  # a blank line, or one of spaces only
-        if len(r) != len(header):
-            raise DataError(
-                f"{p}:{start}: {len(r)} field(s), the header has {len(header)}; quote fields "
-                'that contain commas ("a, b") and give every row all columns'
-            )
+    for start, r in csv_data_rows(reader, p, len(header)):
         if not r[li].strip():
             raise DataError(f"{p}:{start}: empty label in column {label_column!r}; fill it in")
         if ii is not None:

@@ -46,7 +46,7 @@ def read_texts(path: str, column: str) -> tuple[list[dict[str, str]], list[str]]
     (hhnas.data.loaders): bytes that are not UTF-8, a column named twice, a row of another
     field count and an empty text each stop with the file, the line and the fix. Blank lines
     are skipped."""
-    from hhnas.data.loaders import DataError, read_csv_header, read_text
+    from hhnas.data.loaders import DataError, csv_data_rows, read_csv_header, read_text
 
     file = Path(path)
     if not file.is_file():
@@ -62,29 +62,13 @@ def read_texts(path: str, column: str) -> tuple[list[dict[str, str]], list[str]]
             "with --text-column"
         )
     reader = csv.reader(io.StringIO(text, newline=""))
+    # The header is the first non-empty row, as read_csv_header takes it (checked there).
+    while not next(reader):
+        pass
     at = header.index(column)
     rows: list[dict[str, str]] = []
     texts: list[str] = []
-    seen_header = False
-    while True:
-        line = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise DataError(f"{path}:{line}: not valid CSV ({exc})") from None
-        if not seen_header:
-            # The first non-empty row, as read_csv_header takes it.
-            seen_header = bool(fields)
-            continue
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue  # a blank line, or one of spaces only
-        if len(fields) != len(header):
-            raise DataError(
-                f"{path}:{line}: {len(fields)} field(s), the header has {len(header)}; quote "
-                'fields that contain commas ("a, b") and give every row all columns'
-            )
+    for line, fields in csv_data_rows(reader, path, len(header)):
         if not fields[at].strip():
             raise DataError(
                 f"{path}:{line}: empty text in column {column!r}; fill it in or remove the row"
