@@ -52,7 +52,8 @@ dry-run: install
 	$(VENV)/bin/snakemake -n --cores $(CORES)
 
 test: install
-	$(PY) -m pytest -q
+	# The slowest tests' times, so CI's log says where its minutes go.
+	$(PY) -m pytest -q --durations=25
 
 lint: install
 	$(VENV)/bin/ruff check src scripts tests benchmarks
