@@ -51,8 +51,8 @@ unlock: install
 dry-run: install
 	$(VENV)/bin/snakemake -n --cores $(CORES)
 
+# --durations: the slowest tests' times, so CI's log says where its minutes go.
 test: install
-	# The slowest tests' times, so CI's log says where its minutes go.
 	$(PY) -m pytest -q --durations=25
 
 lint: install

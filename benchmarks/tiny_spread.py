@@ -1,5 +1,5 @@
 """How far the tiny config's results move when the search takes other paths: the bounds that
-tests/test_tiny_bounds.py holds on any CPU.
+tests/test_jobs_golden.py holds on any CPU.
 
 Another CPU model sums floats in another order, so the search's accuracies differ in their last
 bits and the Q-table takes other paths. Search seeds stand in for those paths here: each seed is
@@ -24,36 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def figures(wd: Path, dataset: str) -> dict[str, float]:
-    metrics = [
-        json.loads(p.read_text())
-        for p in (wd / "results" / dataset / "search" / "hhnas").glob("exp*/metrics_*.json")
-    ]
-    ok = [m for m in metrics if m["status"] == "ok"]
-    best = min(ok, key=lambda m: (-m["val_acc"], m["experiment"], m["iteration"]))
-    final = json.loads((wd / "results" / dataset / "final" / "metrics.json").read_text())
-    return {
-        "best_val": best["val_acc"],
-        "best_test": best["test_acc"],
-        "final_val": final["val"]["accuracy"],
-        "final_test": final["test"]["accuracy"],
-    }
-
-
-def golden_config(seed: int | None = None) -> dict:
-    """The local config of tests/test_jobs_golden.py's own-process run, with another search
-    seed when seed is given."""
-    sys.path.insert(0, str(ROOT / "src"))
-    from hhnas.config.variants import load_ablation
-
-    search = load_ablation(str(ROOT / "config" / "ablations" / "hhnas-literal.yaml"))
-    if seed is not None:
-        search = {**search, "seed": seed}
-    return {"execution": {"warm_worker": False}, "search": search}
-
-
 def main() -> None:
     from conftest import make_workdir, run_snakemake
+    from golden import figures, golden_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])

@@ -81,6 +81,36 @@ def machine() -> dict[str, str]:
     return {"torch": torch.__version__, "machine": platform.machine(), **cpu}
 
 
+def figures(wd: Path, dataset: str) -> dict[str, float]:
+    """A finished run's best searched candidate (by validation accuracy) and final model:
+    their validation and test accuracy (the figures test_jobs_golden.py bounds)."""
+    metrics = [
+        json.loads(p.read_text())
+        for p in (wd / "results" / dataset / "search" / "hhnas").glob("exp*/metrics_*.json")
+    ]
+    ok = [m for m in metrics if m["status"] == "ok"]
+    best = min(ok, key=lambda m: (-m["val_acc"], m["experiment"], m["iteration"]))
+    final = json.loads((wd / "results" / dataset / "final" / "metrics.json").read_text())
+    return {
+        "best_val": best["val_acc"],
+        "best_test": best["test_acc"],
+        "final_val": final["val"]["accuracy"],
+        "final_test": final["test"]["accuracy"],
+    }
+
+
+def golden_config(seed: int | None = None) -> dict:
+    """The local config of tests/test_jobs_golden.py's own-process run, with another search
+    seed when seed is given."""
+    from hhnas.config.variants import load_ablation
+
+    root = Path(__file__).resolve().parents[1]
+    search = load_ablation(str(root / "config" / "ablations" / "hhnas-literal.yaml"))
+    if seed is not None:
+        search = {**search, "seed": seed}
+    return {"execution": {"warm_worker": False}, "search": search}
+
+
 if __name__ == "__main__":
     recording = {"machine": machine(), "code": sys.argv[2], "files": digests(Path(sys.argv[1]))}
     json.dump(recording, sys.stdout, indent=1)

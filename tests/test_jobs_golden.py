@@ -13,14 +13,10 @@ ones, and the accuracies land within BOUNDS."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from conftest import ROOT, make_workdir, run_snakemake
-from golden import digest, digests, machine
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from tiny_spread import figures, golden_config  # noqa: E402
+from golden import digest, digests, figures, golden_config, machine
 
 pytestmark = pytest.mark.slow
 RECORDINGS = json.loads((ROOT / "tests" / "data" / "tiny_golden.json").read_text())["recordings"]
