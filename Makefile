@@ -4,8 +4,13 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
+# The dashboard's port (on 127.0.0.1 only), and the config files a run was given, for the
+# mirror's search spaces: MIRROR_ARGS="--configfile config/study.yaml".
+PORT ?= 8080
+MIRROR_ARGS ?=
 
-.PHONY: install install-mpnet run compare compare-ablations study unlock test lint dry-run clean
+.PHONY: install install-mpnet run compare compare-ablations study mirror dashboard unlock test lint \
+	dry-run clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +48,16 @@ compare-ablations: install
 study: install
 	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS) results/study.html \
 		--configfile config/study.yaml
+
+# Make results/optuna/journal.log, the Optuna mirror of every search, equal to the state files
+# (the iteration jobs keep it up to date as they run; this rebuilds what is missing or stale).
+mirror: install
+	$(PY) -m hhnas.mirror $(MIRROR_ARGS) sync
+
+# optuna-dashboard on the mirror, at http://127.0.0.1:$(PORT)/dashboard; it syncs first, and
+# shows trials arriving while a run goes on (README, "Watching a search").
+dashboard: install
+	$(PY) -m hhnas.mirror $(MIRROR_ARGS) dashboard --port $(PORT)
 
 # After a killed run (SIGKILL, power loss) Snakemake's lock stays behind; this removes it.
 unlock: install

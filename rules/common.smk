@@ -68,6 +68,8 @@ JOB_PYTHON = (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
 )
 JOB_CLIENT = os.path.join(workflow.basedir, "scripts", "search_iteration.py")
+# The results folder whose Optuna journal the iteration jobs append to ("" for none).
+MIRROR_RESULTS = "results" if config["execution"]["optuna_mirror"] else ""
 
 
 wildcard_constraints:
@@ -236,10 +238,23 @@ def final_files(dataset):
     }
 
 
+def candidate_files(wildcards):
+    """Every candidate the report covers: the main search on each of run_datasets, and the
+    compared variants' searches when the comparison is in it; a directory two variants share,
+    once. Each row's seed is read from the state file beside its metrics file."""
+    searches = [(d, MAIN) for d in CONFIG.run_datasets]
+    if CONFIG.comparison.in_report:
+        searches += [(CONFIG.comparison.dataset, v) for v in COMPARED]
+    metrics = list(dict.fromkeys(p for d, v in searches for p in all_metrics(d, v)))
+    states = [re.sub(r"metrics_(\d+)\.json$", r"state_\1.json", p) for p in metrics]
+    return {"metrics": metrics, "states": states}
+
+
 def report_inputs(wildcards):
     inputs = {
         "tables": TABLE_FILES,
         "figures": FIGURE_FILES,
+        "candidates": "results/candidates.csv",
         "captions": CAPTIONS,
         "template": TEMPLATE,
         "references": REFERENCES,

@@ -6,6 +6,7 @@ localrules:
     dataset_table,
     dataset_figures,
     report_html,
+    candidates_table,
     backbone_model,
     comparison,
     comparison_html,
@@ -138,6 +139,24 @@ rule dataset_figures:
         dataset=dataset_name,
     script:
         "../scripts/figures.py"
+
+
+# Every evaluated candidate, one row each (hhnas.reporting.candidates, docs/candidates.md).
+rule candidates_table:
+    input:
+        unpack(candidate_files),
+    output:
+        report(
+            "results/candidates.csv",
+            caption="../report/candidates.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/candidates_table.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/candidates.py"
 
 
 rule report_html:

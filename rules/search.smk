@@ -10,7 +10,7 @@ rule search_iteration:
     conda:
         "../envs/train.yaml"
     threads: config["training"]["threads"]
-    # The last four say how the job starts, not what it computes (rules/common.smk): resources,
+    # The last five say how the job starts, not what it computes (rules/common.smk): resources,
     # not params, because params are a rerun trigger, and a new interpreter path or warm-worker
     # setting must not re-run finished iterations; `snakemake --lint` allows them in `shell`.
     resources:
@@ -21,10 +21,11 @@ rule search_iteration:
         job_client=JOB_CLIENT,
         warm_worker=int(config["execution"]["warm_worker"]),
         warm_worker_idle=str(config["execution"]["warm_worker_idle_seconds"]),
+        optuna_mirror=MIRROR_RESULTS,
     params:
         job=iteration_job,
     # scripts/search_iteration.py calls hhnas.jobs.search_iteration, in the warm worker when it
     # is on: a shell command, not `script:`, says why.
     shell:
         "{resources.job_python:q} {resources.job_client:q} {resources.warm_worker} "
-        "{resources.warm_worker_idle:q} {log:q} {params.job:q}"
+        "{resources.warm_worker_idle:q} {resources.optuna_mirror:q} {log:q} {params.job:q}"

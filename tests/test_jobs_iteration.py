@@ -186,3 +186,42 @@ def test_a_failed_job_still_ends_its_log_with_the_timing(tmp_path):
     lines = log.read_text().splitlines()
     assert lines[0] == "hhnas error: datasets.x: bad" and lines[-1].startswith(TIMING_PREFIX)
     assert read_timing(tmp_path / "missing.log") is None
+
+
+def _results_job(cfg, files, results: Path, iteration: int, **extra) -> it.IterationJob:
+    """An iteration job whose files sit where the workflow puts them, under results/."""
+    return _job(cfg, files, results / "spider/search/hhnas", iteration, **extra)
+
+
+def test_the_mirror_gets_each_iteration_and_changes_no_result_file(cfg, files, tmp_path):
+    from hhnas.mirror.journal import journal_path, open_storage
+
+    on, off = tmp_path / "on/results", tmp_path / "off/results"
+    for i in (0, 1):
+        it.run_iteration(_results_job(cfg, files, on, i, mirror=str(on)))
+        it.run_iteration(_results_job(cfg, files, off, i))
+    assert not (off / "optuna").exists()
+    storage = open_storage(journal_path(on))
+    [study] = storage.get_all_studies()
+    assert study.study_name == "spider/hhnas/exp1"
+    assert study.user_attrs["seed"] == it.experiment_seed(JobConfig.from_mapping(cfg).search, 1)
+    trials = storage.get_all_trials(storage.get_study_id_from_name(study.study_name))
+    exp = on / "spider/search/hhnas/exp1"
+    for i, trial in enumerate(trials):
+        m = json.loads((exp / f"metrics_{i}.json").read_text())
+        assert trial.value == m["objective"] and trial.user_attrs["test_acc"] == m["test_acc"]
+        assert trial.params["p2"] == m["macro"][1]
+        assert trial.params["learning_rate"] == m["params"]["learning_rate"]
+    for i in (0, 1):
+        name = f"state_{i}.json"
+        assert (exp / name).read_bytes() == (off / "spider/search/hhnas/exp1" / name).read_bytes()
+
+
+def test_a_broken_mirror_does_not_fail_the_job(cfg, files, tmp_path, capsys):
+    results = tmp_path / "results"
+    (results / "optuna").mkdir(parents=True)
+    (results / "optuna" / "journal.log").mkdir()  # not a file: the mirror cannot open it
+    metrics = it.run_iteration(_results_job(cfg, files, results, 0, mirror=str(results)))
+    assert metrics["status"] == "ok"
+    assert (results / "spider/search/hhnas/exp1/state_0.json").exists()
+    assert "optuna mirror not updated (IsADirectoryError" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import pytest
 LAYERS: list[set[str]] = [
     {"config", "io", "machine", "models", "records"},
     {"features", "search", "training"},
-    {"data"},
+    {"data", "mirror"},
     {"baselines", "jobs", "preflight"},
     {"final", "study"},
     {"reporting"},

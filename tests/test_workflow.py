@@ -58,6 +58,43 @@ def test_accuracies_come_from_training(tiny_run):
             assert m["val_acc"] > 0.3
 
 
+def test_candidates_table_has_a_row_per_finished_candidate(tiny_run):
+    import pandas as pd
+
+    from hhnas.reporting.candidates import columns
+
+    wd = tiny_run
+    finished = sorted(
+        p.relative_to(wd).as_posix()
+        for p in (wd / "results").glob("*/search/*/exp*/metrics_*.json")
+        if p.with_name(p.name.replace("metrics_", "state_")).exists()
+    )
+    assert len(finished) == 2 * 2 * 3  # 2 datasets x 2 experiments x 3 iterations
+    table = pd.read_csv(wd / "results" / "candidates.csv")
+    assert sorted(table["metrics_file"]) == finished
+    params = list(json.loads((wd / finished[0]).read_text())["params"])
+    assert list(table.columns) == columns(params)
+    keys = ["dataset", "variant", "experiment", "iteration"]
+    assert table[keys].equals(table.sort_values(keys)[keys].reset_index(drop=True))
+    for row in table.itertuples():
+        m = json.loads((wd / row.metrics_file).read_text())
+        state = json.loads((wd / row.metrics_file.replace("metrics_", "state_")).read_text())
+        assert (row.val_acc, row.test_acc) == (m["val_acc"], m["test_acc"])
+        assert (row.dataset, row.experiment, row.iteration) == (
+            m["dataset"],
+            m["experiment"],
+            m["iteration"],
+        )
+        # search.seed is 0: the experiment's seed is 0 x 1000 + experiment.
+        assert row.seed == state["state"]["seed"] == row.experiment
+        assert [row.p1, row.p2, row.p3] == m["macro"] and row.model == m["model"]
+        assert {k: getattr(row, k) for k in params} == m["params"]
+    report = (wd / "results" / "report.html").read_text()
+    assert f'<a href="candidates.csv">candidates.csv</a>: {len(finished)} evaluated candidates' in (
+        report
+    )
+
+
 def test_states_chain_and_record_the_search(tiny_run):
     for exp in (1, 2):
         state = json.loads(
@@ -83,10 +120,19 @@ def test_raising_the_iterations_extends_a_finished_search(tiny_run):
 
 
 def test_how_a_job_starts_re_runs_nothing(tiny_run):
-    # The warm-worker settings reach the iteration's command as resources, not params (a rerun
-    # trigger): switching the worker off, or changing its idle time, leaves a finished run as is.
+    # The warm-worker and mirror settings reach the iteration's command as resources, not params
+    # (a rerun trigger): switching the worker or the Optuna mirror off, or changing the worker's
+    # idle time, leaves a finished run as is.
     (tiny_run / "start.yaml").write_text(
-        yaml.safe_dump({"execution": {"warm_worker": False, "warm_worker_idle_seconds": 7}})
+        yaml.safe_dump(
+            {
+                "execution": {
+                    "warm_worker": False,
+                    "warm_worker_idle_seconds": 7,
+                    "optuna_mirror": False,
+                }
+            }
+        )
     )
     proc = run_snakemake(
         tiny_run, "-n", "--configfile", "config/test/tiny.yaml", "local.yaml", "start.yaml"
@@ -206,6 +252,7 @@ def test_snakemake_report_registers_tables_and_figures(tiny_run):
     names = zipfile.ZipFile(tiny_run / "smk-report.zip").namelist()
     assert any(n.endswith("table3.csv") for n in names)
     assert any(n.endswith("figure3.png") for n in names)
+    assert any(n.endswith("candidates.csv") for n in names)
 
 
 # --------------------------------------------------------------------------- final model
@@ -633,3 +680,78 @@ def test_optuna_study_resumes_from_the_state_files(compare_run):
     assert [t.value for t in trials] == [
         h["accuracy"] for h in got["state_2.json"]["state"]["history"]
     ]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, deadline: float):
+    import urllib.request
+
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return json.load(resp)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _listening(port: int) -> list[str]:
+    """Local addresses listening on ``port`` (IPv4 and IPv6), as /proc/net shows them."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            for line in fh.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, hexport = local.rsplit(":", 1)
+                if state == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                    out.append(addr)
+    return out
+
+
+def test_the_dashboard_serves_every_search_of_the_run(tiny_run):
+    """The mirror the jobs wrote, read back through optuna-dashboard's HTTP API, on loopback."""
+    wd = tiny_run
+    port = _free_port()
+    args = ["--configfile", "config/test/tiny.yaml", "--configfile", "local.yaml"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hhnas.mirror", *args, "dashboard", "--port", str(port)],
+        cwd=wd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        summaries = _get(f"{base}/api/studies", time.time() + 120)["study_summaries"]
+        assert _listening(port) == ["0100007F"]  # 127.0.0.1, nothing else
+        folders = sorted((wd / "results").glob("*/search/*/exp*"))
+        expected = {f"{f.parts[-4]}/{f.parts[-2]}/{f.parts[-1]}": f for f in folders}
+        assert sorted(s["study_name"] for s in summaries) == sorted(expected) and len(folders) == 4
+        for summary in summaries:
+            attrs = {a["key"]: a["value"] for a in summary["user_attrs"]}
+            folder = expected[summary["study_name"]]
+            assert (attrs["dataset"], attrs["variant"]) == (folder.parts[-4], "hhnas")
+            detail = _get(f"{base}/api/studies/{summary['study_id']}?after=0", time.time() + 30)
+            trials = detail["trials"]
+            assert len(trials) == len(list(folder.glob("metrics_*.json"))) == 3
+            for trial in trials:
+                m = json.loads((folder / f"metrics_{trial['number']}.json").read_text())
+                assert trial["state"] == "Complete" and trial["values"] == [m["objective"]]
+                user = {a["key"]: a["value"] for a in trial["user_attrs"]}
+                assert user["test_acc"] == str(m["test_acc"]) and user["model"] == str(m["model"])
+                params = {p["name"]: p["param_external_value"] for p in trial["params"]}
+                assert params["learning_rate"] == str(m["params"]["learning_rate"])
+                assert params["p2"] == str(m["macro"][1])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/dashboard" in out

@@ -44,6 +44,7 @@ class IterationPayload(TypedDict):
     out_metrics: str
     variant: NotRequired[str | None]
     log: NotRequired[str | None]
+    mirror: NotRequired[str | None]
 
 
 class StateIdentity(TypedDict):
@@ -73,6 +74,9 @@ class IterationJob:
     out_metrics: str
     variant: str | None = None
     log: str | None = field(default=None, compare=False)
+    # The results folder of the Optuna mirror (execution.optuna_mirror), or None; like the log,
+    # it says where a copy goes, not what the job computes.
+    mirror: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_payload(cls, payload: IterationPayload) -> IterationJob:
@@ -233,6 +237,35 @@ def _where(job: IterationJob) -> str:
     return f"[{job.dataset} exp{job.experiment} iter{job.iteration}]"
 
 
+def mirror_iteration(job: IterationJob, strategy: SearchStrategy) -> None:
+    """Bring the experiment's study in the Optuna mirror up to date (hhnas.mirror). A failure
+    is reported in the job's log and does not fail the job: the state files are the truth, and
+    `make mirror` rebuilds the journal from them."""
+    start = time.perf_counter()
+    try:
+        from hhnas.mirror.sync import sync_experiment
+        from hhnas.search.optuna_tpe import optuna_distributions
+
+        appended = sync_experiment(
+            job.mirror,
+            os.path.dirname(job.out_state),
+            optuna_distributions(strategy.space),
+            job.iteration,
+        )
+    except Exception as exc:  # noqa: BLE001 - the mirror is a view; the job's files are written
+        print(
+            f"{_where(job)} optuna mirror not updated ({type(exc).__name__}: {exc}); the "
+            "results are unaffected, `make mirror` rebuilds it",
+            file=sys.stderr,
+        )
+        return
+    print(
+        f"{_where(job)} optuna mirror: {appended} trial(s) appended in "
+        f"{time.perf_counter() - start:.3f}s",
+        file=sys.stderr,
+    )
+
+
 def run_iteration(job: IterationJob) -> Metrics:
     """The whole iteration; writes the metrics file, then the state file (the next job's input,
     so a kill between the two redoes this job)."""
@@ -259,6 +292,8 @@ def run_iteration(job: IterationJob) -> Metrics:
     )
     write_json(job.out_metrics, metrics)
     save_state(job.out_state, state, **ident)
+    if job.mirror:
+        mirror_iteration(job, strategy)
     print(
         f"{_where(job)} {result['status']} "
         f"val {result['val_acc']:.4f} test {result['test_acc']:.4f} "

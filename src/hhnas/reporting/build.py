@@ -13,6 +13,7 @@ from hhnas.config import Config
 from hhnas.config.sections import Dataset
 from hhnas.io import read_json
 from hhnas.machine import cpu_info, describe_cpu
+from hhnas.reporting.candidates import candidates_entry
 from hhnas.reporting.captions import caption
 from hhnas.reporting.failures import failure_regions
 from hhnas.reporting.final_report import final_tables, verdict
@@ -431,6 +432,8 @@ def build_report(cfg: Config, inputs: Inputs, template: str, out: str, basedir: 
                 "html": table_html(best_per_model(df)),
             }
         )
+    if "candidates" in inputs:
+        tables.append(candidates_entry(str(inputs["candidates"]), out))
     if "table_csv" in inputs:
         section = comparison_section(inputs)
         tables += section["tables"]

@@ -1,0 +1,5 @@
+import sys
+
+from hhnas.mirror.cli import main
+
+sys.exit(main())
