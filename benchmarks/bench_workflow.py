@@ -15,7 +15,8 @@ started each job and when it saw it finish) and each job's own log, whose last l
 seconds, the seconds between Snakemake starting and finishing them, the overhead per job (the
 difference), and for the whole run the floor (the larger of the jobs' core-seconds over the
 cores and the critical path of the DAG, both from the jobs' own seconds) against the measured
-wall time.
+wall time. Last, what the iteration jobs spent appending to the Optuna mirror (the line each
+writes to its log), as a share of the wall time.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from hhnas.jobs.log import read_timing  # noqa: E402
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\S+):$")
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\S+)\)$")
+# What an iteration job logs after appending to the Optuna mirror (hhnas.jobs.iteration).
+MIRROR = re.compile(r"optuna mirror: (\d+) trial\(s\) appended in ([0-9.]+)s$")
 # The Snakemake main process's CPU seconds, printed by the wrapper below at exit.
 RUSAGE_MARK = "bench_workflow: snakemake main process cpu "
 WRAPPER = f"""
@@ -115,6 +118,20 @@ def attach_timings(jobs: list[Job], workdir: Path) -> None:
         timing = read_timing(workdir / job.log) if job.log else None
         if timing:
             job.own_wall, job.own_cpu = timing["wall"], timing["cpu"]
+
+
+def mirror_seconds(jobs: list[Job], workdir: Path) -> tuple[int, float]:
+    """Iteration jobs that appended to the Optuna mirror, and the seconds they spent on it."""
+    count, seconds = 0, 0.0
+    for job in jobs:
+        if not job.log or not (workdir / job.log).exists():
+            continue
+        for line in (workdir / job.log).read_text(errors="replace").splitlines():
+            m = MIRROR.search(line)
+            if m:
+                count += 1
+                seconds += float(m.group(2))
+    return count, seconds
 
 
 def critical_path(jobs: list[Job]) -> float:
@@ -236,6 +253,15 @@ def main(argv: list[str] | None = None) -> None:
         wall = last - first
     print(f"{log.relative_to(args.workdir)}: {len(jobs)} jobs")
     print(report(jobs, wall, cores, main_cpu))
+    appends, seconds = mirror_seconds(jobs, args.workdir)
+    if appends:
+        # The appends run inside the jobs, beside the other core's work: at most their seconds
+        # over the cores come off the wall time when the mirror is off.
+        print(
+            f"Optuna mirror: {appends} jobs appended, {seconds:.1f} s in all "
+            f"({seconds / appends * 1000:.0f} ms per job); {seconds / cores:.1f} s over "
+            f"{cores} cores = {100 * seconds / cores / wall:.2f} % of the wall time"
+        )
 
 
 if __name__ == "__main__":

@@ -191,6 +191,9 @@ def test_sync_mirrors_every_finished_iteration_and_is_idempotent(tmp_path):
         "seed": 1002,
         "confirmatory": False,
     }
+    sid = open_storage(journal_path(results)).get_study_id_from_name("spider/hhnas/exp2")
+    system = open_storage(journal_path(results)).get_study_system_attrs(sid)
+    assert system["study:metric_names"] == ["reward"]  # the dashboard's axis label
     assert [(n, s, v) for n, s, v, _, _ in trials] == [
         (0, "COMPLETE", 0.5),
         (1, "COMPLETE", 0.51),

@@ -182,3 +182,33 @@ def test_report_embeds_a_present_study(study_run: Path) -> None:
     assert 'href="study.html"' in html
     assert "Study: confirmatory runs (spider)" in html
     assert "Study: conclusion" in html
+
+
+@pytest.mark.slow
+def test_every_confirmatory_run_is_in_the_optuna_mirror(study_run: Path) -> None:
+    from hhnas.mirror.cli import config_distributions
+    from hhnas.mirror.journal import journal_path, open_storage
+    from hhnas.mirror.sync import sync_all
+
+    wd = study_run
+    storage = open_storage(journal_path(wd / "results"))
+    names = sorted(s.study_name for s in storage.get_all_studies())
+    assert names == sorted(
+        f"study/{d}/{v}/exp{e}"
+        for d in DATASETS
+        for v in ("hhnas", "random-mutation")
+        for e in range(1, EXPERIMENTS + 1)
+    )
+    for d in DATASETS:
+        for e, recs in _metrics(wd, d, "random-mutation").items():
+            sid = storage.get_study_id_from_name(f"study/{d}/random-mutation/exp{e}")
+            assert storage.get_study_user_attrs(sid)["seed"] == 1000 + e
+            assert storage.get_study_user_attrs(sid)["confirmatory"] is True
+            trials = storage.get_all_trials(sid)
+            assert [t.user_attrs["val_acc"] for t in trials] == [m["val_acc"] for m in recs]
+    # The study's config names every folder's space: a full sync finds nothing to change.
+    files = ("config/config.yaml", "config/test/tiny.yaml", "local.yaml")
+    cfg = load(merged(*(wd / f for f in files)))
+    report = sync_all(wd / "results", config_distributions(cfg))
+    assert (report.appended, report.rewritten, report.deleted, report.skipped) == (0, [], [], {})
+    assert report.studies == len(names)

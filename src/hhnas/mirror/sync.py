@@ -35,6 +35,10 @@ from hhnas.mirror.trials import (
 )
 
 Distributions = Mapping[str, BaseDistribution]
+# Optuna's own key for Study.set_metric_names, which optuna-dashboard shows on its axes: a
+# trial's value is the search's reward (the validation accuracy unless search.reward says so).
+METRIC_NAMES = "study:metric_names"
+VALUE_NAME = "reward"
 
 
 @dataclass
@@ -97,6 +101,8 @@ def sync_study(
         for key, value in _expected_attrs(exp).items():
             if have.get(key) != value:
                 storage.set_study_user_attr(study_id, key, value)
+        if storage.get_study_system_attrs(study_id).get(METRIC_NAMES) != [VALUE_NAME]:
+            storage.set_study_system_attr(study_id, METRIC_NAMES, [VALUE_NAME])
     for i in iterations[len(stored) :]:
         storage.create_new_trial(study_id, template_trial=iteration_trial(exp, i, distributions))
     return len(iterations) - len(stored), rewrite
