@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -389,3 +390,45 @@ def test_concurrent_writers_never_lose_or_repeat_a_trial(tmp_path):
     assert sorted(got) == [f"spider/v{k}/exp1" for k in range(4)]
     for _, trials in got.values():
         assert [(t[0], t[4]["iteration"]) for t in trials] == [(i, i) for i in range(n)]
+
+
+def test_a_running_dashboard_shows_trials_as_jobs_append_them(tmp_path):
+    """optuna-dashboard on the journal, in a thread: a job's append shows on the next request."""
+    import threading
+    import urllib.request
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    import optuna_dashboard
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    results = make_results(tmp_path, n=2)
+    where = results / "spider/search/hhnas/exp1"
+    sync_all(results, lookup)
+    storage = open_storage(journal_path(results))
+    server = make_server("127.0.0.1", 0, optuna_dashboard.wsgi(storage), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sid = storage.get_study_id_from_name("spider/hhnas/exp1")
+    url = f"http://127.0.0.1:{server.server_port}/api/studies/{sid}?after=0"
+
+    def numbers() -> list[int]:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return [t["number"] for t in json.load(resp)["trials"]]
+
+    try:
+        assert numbers() == [0, 1]
+        write_iteration(where, 2)
+        # another process, as a job would be
+        subprocess.run(
+            [sys.executable, "-c", WRITER, str(results), str(where), "3"], check=True, timeout=60
+        )
+        # the dashboard caches a study's trials for 2 s (up to 10 s for 500 or more trials)
+        deadline = time.time() + 15
+        while numbers() != [0, 1, 2] and time.time() < deadline:
+            time.sleep(0.5)
+        assert numbers() == [0, 1, 2]
+    finally:
+        server.shutdown()
+        server.server_close()

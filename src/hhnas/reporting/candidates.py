@@ -32,6 +32,7 @@ import pandas as pd
 
 from hhnas.io import read_json, write_text
 from hhnas.reporting.captions import caption
+from hhnas.reporting.metrics import read_metrics_file
 from hhnas.reporting.records import Table
 from hhnas.search.state import FORMAT as STATE_FORMAT
 
@@ -154,16 +155,8 @@ def _names(values: pd.Series, none: str) -> str:
 
 
 def _metrics(path: str) -> dict[str, Any]:
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: metrics file must hold a JSON object, got {type(data).__name__}")
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise ValueError(f"{path}: metrics file lacks key(s) {', '.join(missing)}")
     # Checked here, where the file is known: sorting rows with a "2" among 2s would not say.
-    for key in ("experiment", "iteration", "model"):
-        if not _is_int(data[key]):
-            raise ValueError(f"{path}: {key} must be an integer, got {data[key]!r}")
+    data = read_metrics_file(path, _REQUIRED)
     macro = data["macro"]
     if not isinstance(macro, list) or len(macro) != 3:
         raise ValueError(f"{path}: macro must be the three bits [p1, p2, p3], got {macro!r}")

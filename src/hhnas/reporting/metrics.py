@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -45,14 +46,22 @@ def load_metrics(paths: list[str]) -> pd.DataFrame:
     return _coerce_types(df.reset_index(drop=True))
 
 
-def _record(path: str) -> tuple[Metrics, str]:
+def read_metrics_file(path: str, required: Sequence[str]) -> dict[str, Any]:
+    """A metrics file's JSON object, checked to hold the ``required`` keys, and its
+    experiment, iteration and model to be integers; every error names the file."""
     # read_json already names the file for missing / truncated files.
     data = read_json(path)
     if not isinstance(data, dict):
         raise TypeError(f"{path}: metrics file must hold a JSON object, got {type(data).__name__}")
-    missing = [key for key in REQUIRED_KEYS if key not in data]
+    missing = [key for key in required if key not in data]
     if missing:
         raise ValueError(f"{path}: metrics file lacks key(s) {', '.join(missing)}")
+    _check_integers(data, path)
+    return data
+
+
+def _record(path: str) -> tuple[Metrics, str]:
+    data = read_metrics_file(path, REQUIRED_KEYS)
     if data["status"] not in STATUSES:
         raise ValueError(
             f"{path}: status must be one of {sorted(STATUSES)}, got {data['status']!r}"
@@ -60,7 +69,6 @@ def _record(path: str) -> tuple[Metrics, str]:
     params = data.get("params") or {}
     if not isinstance(params, dict):
         raise TypeError(f"{path}: 'params' must be a JSON object")
-    _check_integers(data, path)
     _check_accuracies(data, path)
     return {**data, "params": params}, path
 
