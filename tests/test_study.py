@@ -210,7 +210,10 @@ def test_every_confirmatory_run_is_in_the_optuna_mirror(study_run: Path) -> None
             assert [t.user_attrs["val_acc"] for t in trials] == [m["val_acc"] for m in recs]
     # The study's config names every folder's space: a full sync finds nothing to change.
     files = ("config/config.yaml", "config/test/tiny.yaml", "local.yaml")
-    cfg = load(merged(*(wd / f for f in files)))
+    raw = merged(*(wd / f for f in files))
+    # test_report_embeds_a_present_study takes the study out of local.yaml: the runs' config
+    raw["study"] = STUDY
+    cfg = load(raw)
     report = sync_all(wd / "results", config_distributions(cfg))
     assert (report.appended, report.rewritten, report.deleted, report.skipped) == (0, [], [], {})
     assert report.studies == len(everything)
