@@ -281,11 +281,10 @@ def test_the_lock_is_re_entrant_and_released(tmp_path):
         a.release()
 
 
-KILLER = textwrap.dedent(
+# What both subprocess scripts start with: their arguments, and DISTS as the parent has it.
+PROLOGUE = textwrap.dedent(
     """
-    import os, signal, sys
-    from optuna.storages.journal import _file
-    from hhnas.mirror.sync import sync_experiment
+    import sys
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
     results, where, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -294,6 +293,15 @@ KILLER = textwrap.dedent(
         "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
         "layer_size1": CategoricalDistribution([128, 256, 512]),
     }
+    """
+)
+
+KILLER = PROLOGUE + textwrap.dedent(
+    """
+    import os, signal
+    from optuna.storages.journal import _file
+    from hhnas.mirror.sync import sync_experiment
+
     for i in range(n):
         sync_experiment(results, where, dists, i)
     # iteration n finishes (a copy of the last one), and the job appends it
@@ -348,18 +356,10 @@ def test_a_job_killed_mid_append_leaves_a_journal_with_every_earlier_trial(tmp_p
     assert contents(results) == contents(fresh / "results")
 
 
-WRITER = textwrap.dedent(
+WRITER = PROLOGUE + textwrap.dedent(
     """
-    import sys
-    from optuna.distributions import CategoricalDistribution, FloatDistribution
     from hhnas.mirror.sync import sync_all, sync_experiment
 
-    results, where, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    dists = {
-        "p2": CategoricalDistribution([0, 1]),
-        "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
-        "layer_size1": CategoricalDistribution([128, 256, 512]),
-    }
     if where == "all":
         for _ in range(n):
             sync_all(results, lambda exp: dists)

@@ -13,7 +13,7 @@ import argparse
 import errno
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hhnas.config import Config, load, merged
 from hhnas.mirror.journal import journal_path
@@ -26,7 +26,9 @@ DEFAULT_CONFIG = "config/config.yaml"
 HOST = "127.0.0.1"
 
 
-def config_distributions(cfg: Config) -> Distributions | None:
+def config_distributions(cfg: Config) -> Callable[[ExperimentDir], Distributions | None]:
+    """Each experiment folder's search space from the config, or None where it has none."""
+
     def lookup(exp: ExperimentDir) -> Distributions | None:
         try:
             search = cfg.job_config(exp.dataset, exp.variant, study=exp.confirmatory)["search"]

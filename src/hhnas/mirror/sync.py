@@ -26,6 +26,7 @@ from hhnas.mirror.journal import journal_path, open_storage
 from hhnas.mirror.lock import FlockLock
 from hhnas.mirror.trials import (
     ExperimentDir,
+    experiment_dir,
     experiment_dirs,
     finished_iterations,
     iteration_trial,
@@ -113,8 +114,6 @@ def sync_experiment(
 ) -> int:
     """A search iteration job's part, after its state file is written: bring its own
     experiment's study up to date (normally: append this iteration's trial)."""
-    from hhnas.mirror.trials import experiment_dir
-
     path = journal_path(results)
     exp = experiment_dir(results, exp_path)
     storage = open_storage(path)
