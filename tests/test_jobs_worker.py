@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, final_states, make_workdir, run_snakemake
+from conftest import ROOT, final_states, make_workdir, run_snakemake, seed_features
 from worker_selftest import JOBS as SELFTEST
 
 from hhnas.jobs import JOBS, search_iteration
@@ -251,7 +251,9 @@ def test_the_server_refuses_unknown_jobs(tmp_path, sockdir):
 
 
 @pytest.mark.slow
-def test_a_workflow_gives_the_same_files_with_and_without_the_worker(tmp_path, sockdir):
+def test_a_workflow_gives_the_same_files_with_and_without_the_worker(
+    tmp_path, sockdir, feature_run
+):
     extra = {
         "run_datasets": ["spider"],
         "tables": {"spider": "spider", "heldout": "spider"},
@@ -259,6 +261,7 @@ def test_a_workflow_gives_the_same_files_with_and_without_the_worker(tmp_path, s
     }
     (tmp_path / "wf").mkdir()
     wd = make_workdir(tmp_path / "wf", {**extra, "execution": {"warm_worker": False}})
+    seed_features(wd, feature_run, ("spider",))
     run_snakemake(wd)
     assert not sockdir.exists() or not list(sockdir.glob("*.log"))
     cold = final_states(wd)

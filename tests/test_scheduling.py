@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_workdir, run_snakemake
+from conftest import make_workdir, run_snakemake, seed_features
 
 pytestmark = pytest.mark.slow
 WILDCARDS = re.compile(
@@ -41,7 +41,7 @@ def test_max_spread_by_hand():
     assert max_spread(lockstep, 3) == 1
 
 
-def test_chains_stay_within_two_iterations_of_each_other(tmp_path):
+def test_chains_stay_within_two_iterations_of_each_other(tmp_path, feature_run):
     iterations = 8
     wd = make_workdir(
         tmp_path,
@@ -51,7 +51,7 @@ def test_chains_stay_within_two_iterations_of_each_other(tmp_path):
             "search": {"experiments": 3, "iterations": iterations},
         },
     )
-    run_snakemake(wd)
+    run_snakemake(seed_features(wd, feature_run, ("spider",)))
     log = sorted((wd / ".snakemake" / "log").glob("*.snakemake.log"))[-1].read_text()
     order = started_iterations(log)
     assert len(order) == 3 * iterations

@@ -15,7 +15,7 @@ import yaml
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import make_workdir, run_snakemake  # noqa: E402
+from conftest import make_workdir, run_snakemake, seed_features  # noqa: E402
 
 from hhnas.config import load, merged  # noqa: E402
 from hhnas.study.simulate import run_searches  # noqa: E402
@@ -37,8 +37,8 @@ EXTRA = {"study": STUDY, "search": {"iterations": ITERATIONS}}
 
 
 @pytest.fixture(scope="module")
-def study_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wd = make_workdir(tmp_path_factory.mktemp("study"), EXTRA)
+def study_run(tmp_path_factory: pytest.TempPathFactory, feature_run: Path) -> Path:
+    wd = seed_features(make_workdir(tmp_path_factory.mktemp("study"), EXTRA), feature_run)
     run_snakemake(wd, "--", "results/study.html")
     return wd
 

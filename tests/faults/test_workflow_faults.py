@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SNAKEMAKE_TINY, make_workdir, run_snakemake, snakemake_env
+from conftest import SNAKEMAKE_TINY, make_workdir, run_snakemake, seed_features, snakemake_env
 
 pytestmark = pytest.mark.slow
 # One dataset, one experiment of four iterations: every stage, as small as it gets.
@@ -39,8 +39,12 @@ def _outputs(wd: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    wd = make_workdir(tmp_path_factory.mktemp("reference"), EXTRA)
+def reference(tmp_path_factory, feature_run) -> Path:
+    """The uninterrupted run, from the session's feature run (the same tiny config, so the
+    bytes its own data and feature jobs would make)."""
+    wd = seed_features(
+        make_workdir(tmp_path_factory.mktemp("reference"), EXTRA), feature_run, ("spider",)
+    )
     run_snakemake(wd)
     assert len(list(wd.glob(f"{SEARCH}/state_*.json"))) == 4
     return wd
