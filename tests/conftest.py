@@ -94,6 +94,15 @@ def seed_features(
     return wd
 
 
+def seed_llm(wd: Path, source: Path) -> Path:
+    """wd with source's converted LLM (rule convert_llm: a function of the installed GGUF
+    package and the `llm` config alone, which no test changes), hard-linked, for runs of other
+    profiles or data that make their own features from it."""
+    dest = wd / "results" / "models" / "llm"
+    shutil.copytree(source / "results" / "models" / "llm", dest, copy_function=os.link)
+    return wd
+
+
 def final_states(wd: Path) -> dict[str, dict]:
     """Every search state and metrics file of wd's run, wall times removed, so two runs of the
     same config compare equal."""

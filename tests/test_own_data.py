@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SNAKEMAKE, snakemake_env
+from conftest import ROOT, SNAKEMAKE, seed_llm, snakemake_env
 
 pytestmark = pytest.mark.slow
 CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "clinc150.csv"
@@ -47,10 +47,12 @@ def clinc_subset(path: Path) -> dict[str, dict[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def own_run(tmp_path_factory) -> tuple[Path, dict[str, dict[str, int]]]:
+def own_run(tmp_path_factory, feature_run) -> tuple[Path, dict[str, dict[str, int]]]:
+    """The README's own-data example on a CLINC150 subset; its data and features are its own,
+    the converted LLM the session's."""
     if not CLINC.is_file():
         pytest.skip(f"{CLINC} not present")
-    folder = tmp_path_factory.mktemp("mydata")
+    folder = seed_llm(tmp_path_factory.mktemp("mydata"), feature_run)
     published = clinc_subset(folder / "clinc_subset.csv")
     mine = readme_example()
     (name,) = mine["run_datasets"]

