@@ -55,6 +55,8 @@ def run_snakemake(
     return proc
 
 
+# config/test/tiny.yaml's datasets, both in run_datasets unless a test's local.yaml says less.
+TINY_DATASETS = ("spider", "spider-heldout")
 # A dataset's inputs to the search (rules/search.smk): its data and its three feature sets;
 # making them makes the converted LLM and encoder too.
 FEATURE_FILES = (
@@ -73,21 +75,19 @@ def feature_run(tmp_path_factory) -> Path:
     golden run (tests/test_jobs_golden.py), the kills during data preparation and feature
     extraction (tests/faults), the paper profile and SLURM."""
     wd = make_workdir(tmp_path_factory.mktemp("features"))
-    datasets = ("spider", "spider-heldout")
-    run_snakemake(wd, "--", *(f"results/{d}/{f}" for d in datasets for f in FEATURE_FILES))
+    run_snakemake(wd, "--", *(f"results/{d}/{f}" for d in TINY_DATASETS for f in FEATURE_FILES))
     return wd
 
 
-def seed_features(
-    wd: Path, source: Path, datasets: tuple[str, ...] = ("spider", "spider-heldout")
-) -> Path:
-    """wd with source's data, features and converted models, so that a test whose subject comes
-    after the features (the search, the final model, the report) spends its minutes there and
-    Snakemake plans no data or feature job in wd. The files are the bytes wd's own feature jobs
-    would make (same tiny config; features hold no per-run state). copy2 keeps their times, so
-    each stays newer than what it was made from; the models (hundreds of MB, only read) are
-    hard links."""
-    for dataset in datasets:
+def seed_features(wd: Path, source: Path) -> Path:
+    """wd with source's data, features (of the run_datasets in wd's local.yaml) and converted
+    models, so that a test whose subject comes after the features (the search, the final model,
+    the report) spends its minutes there and Snakemake plans no data or feature job in wd. The
+    files are the bytes wd's own feature jobs would make (same tiny config; features hold no
+    per-run state). copy2 keeps their times, so each stays newer than what it was made from;
+    the models (hundreds of MB, only read) are hard links."""
+    local = yaml.safe_load((wd / "local.yaml").read_text())
+    for dataset in local.get("run_datasets", TINY_DATASETS):
         for part in ("data", "features"):
             shutil.copytree(source / "results" / dataset / part, wd / "results" / dataset / part)
     shutil.copytree(source / "results" / "models", wd / "results" / "models", copy_function=os.link)

@@ -261,7 +261,7 @@ def test_a_workflow_gives_the_same_files_with_and_without_the_worker(
     }
     (tmp_path / "wf").mkdir()
     wd = make_workdir(tmp_path / "wf", {**extra, "execution": {"warm_worker": False}})
-    seed_features(wd, feature_run, ("spider",))
+    seed_features(wd, feature_run)
     run_snakemake(wd)
     assert not sockdir.exists() or not list(sockdir.glob("*.log"))
     cold = final_states(wd)

@@ -51,7 +51,7 @@ def test_chains_stay_within_two_iterations_of_each_other(tmp_path, feature_run):
             "search": {"experiments": 3, "iterations": iterations},
         },
     )
-    run_snakemake(seed_features(wd, feature_run, ("spider",)))
+    run_snakemake(seed_features(wd, feature_run))
     log = sorted((wd / ".snakemake" / "log").glob("*.snakemake.log"))[-1].read_text()
     order = started_iterations(log)
     assert len(order) == 3 * iterations

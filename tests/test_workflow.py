@@ -615,9 +615,7 @@ def compare_run(tmp_path_factory, feature_run):
         "run_datasets": ["spider"],
         "tables": {"spider": "spider", "heldout": "spider"},
     }
-    wd = seed_features(
-        make_workdir(tmp_path_factory.mktemp("cmp"), extra), feature_run, ("spider",)
-    )
+    wd = seed_features(make_workdir(tmp_path_factory.mktemp("cmp"), extra), feature_run)
     run_snakemake(wd, "--", "results/comparison.html", "results/report.html")
     return wd
 

@@ -42,9 +42,7 @@ def _outputs(wd: Path) -> dict[str, bytes]:
 def reference(tmp_path_factory, feature_run) -> Path:
     """The uninterrupted run, from the session's feature run (the same tiny config, so the
     bytes its own data and feature jobs would make)."""
-    wd = seed_features(
-        make_workdir(tmp_path_factory.mktemp("reference"), EXTRA), feature_run, ("spider",)
-    )
+    wd = seed_features(make_workdir(tmp_path_factory.mktemp("reference"), EXTRA), feature_run)
     run_snakemake(wd)
     assert len(list(wd.glob(f"{SEARCH}/state_*.json"))) == 4
     return wd
